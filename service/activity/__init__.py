@@ -1,0 +1,1 @@
+"""Activity of accounts: their posts and the public messages (interactions) they receive."""
