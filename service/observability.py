@@ -10,7 +10,6 @@ from contextvars import ContextVar
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
-from starlette.routing import Match
 
 from service.errors import problem_response
 
@@ -29,7 +28,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if request_id := request_id_var.get():
+        if request_id := getattr(record, "request_id", None) or request_id_var.get():
             line["request_id"] = request_id
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
@@ -51,11 +50,9 @@ def configure_logging(level: str) -> None:
 
 
 def _route_of(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return getattr(route, "path", "unmatched")
-    return "unmatched"
+    # the router records the matched route in the scope; its template keeps label cardinality low
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
 
 
 def install(app: FastAPI) -> None:
@@ -77,7 +74,10 @@ def install(app: FastAPI) -> None:
             LATENCY.labels(request.method, route).observe(elapsed)
             access_log.info(
                 "request",
-                extra={"fields": {"method": request.method, "route": route, "status": status, "ms": round(elapsed * 1000, 1)}},
+                extra={
+                    "request_id": request_id_var.get(),
+                    "fields": {"method": request.method, "route": route, "status": status, "ms": round(elapsed * 1000, 1)},
+                },
             )
             request_id_var.reset(token)
 

@@ -25,7 +25,8 @@ def _check_unique_ids(items: Sequence[BaseModel], what: str) -> None:
 
 def _upsert(session: Session, model: type[Post] | type[Interaction], account_id: int, items: Sequence[BaseModel]) -> IngestCounts:
     counts = IngestCounts()
-    by_id = {item.external_id: item.model_dump() for item in items}
+    # fields as validated (aware datetimes), not model_dump(), which would render them as text
+    by_id = {item.external_id: {name: getattr(item, name) for name in type(item).model_fields} for item in items}
     existing: dict[str, Post | Interaction] = {}
     external_ids = list(by_id)
     for start in range(0, len(external_ids), LOOKUP_CHUNK):

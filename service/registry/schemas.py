@@ -133,7 +133,7 @@ class AccountRead(BaseModel):
             level=account.level,
             filed=account.filed,
             status=account.status,
-            source=Source.model_construct(kind=account.source_kind, url=account.source_url)
+            source=Source.model_construct(kind=SourceKind(account.source_kind), url=account.source_url)
             if account.source_kind
             else None,
             last_post_at=account.last_post_at,
