@@ -85,12 +85,41 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
             console.print("数据库已有数据，未加载演示数据")
             return 0
         with progress_bar() as advance:
-            result = demo.load(session=session, progress=advance)
+            loaded = demo.load(session=session, settings=get_settings(), monitoring_time=args.as_of, progress=advance)
+    registry = loaded.registry
     console.print(
-        f"演示数据已加载：新建单位 {result.units_created} 个，账号新增 {result.accounts_created}、"
-        f"更新 {result.accounts_updated}、未变 {result.accounts_unchanged}"
+        f"演示数据已加载：新建单位 {registry.units_created} 个，账号新增 {registry.accounts_created}、"
+        f"更新 {registry.accounts_updated}、未变 {registry.accounts_unchanged}；动态 {loaded.posts_written} 条；"
+        f"已在监测时间点 {loaded.monitoring_time:%Y-%m-%d %H:%M} 运行检测（检测记录 {loaded.detection_run_id}）"
     )
     return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from service.detection.runner import run_detection
+
+    with database_session() as session:
+        with console.status("检测中…"):
+            run = run_detection(
+                session=session, settings=get_settings(), as_of=args.as_of, region_code=args.region,
+                unit_id=args.unit, incremental=args.incremental, trigger="cli",
+            )  # fmt: skip
+    console.print(f"检测完成（记录 {run.id}）：监测时间点 {run.as_of:%Y-%m-%d %H:%M}，检查账号 {run.accounts_checked} 个")
+    for rule, count in sorted(run.counts["by_rule"].items()):
+        console.print(f"  {rule}: {count}")
+    console.print("  状态变化：" + ("、".join(f"{k} {v}" for k, v in sorted(run.transitions.items())) or "无"))
+    return 0
+
+
+def _moment(text: str):
+    from datetime import datetime
+
+    from service import clock
+
+    try:
+        return clock.as_aware(datetime.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"时间格式无效：{text}（例：2020-06-30T23:59:59+08:00）") from None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -106,6 +135,59 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"导入完成：{result.rows} 行；账号新增 {result.accounts_created}、更新 {result.accounts_updated}、"
         f"未变 {result.accounts_unchanged}；新建单位 {result.units_created}"
     )
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    """One poll pass (--once), or a pass every ZW_POLL_TICK_SECONDS until interrupted."""
+    import asyncio
+    import time
+
+    from service.activity import poller
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, application_name="zombiewatch-poller")
+    try:
+        while True:
+            with progress_bar() as advance:
+                summary = asyncio.run(poller.run_pass(
+                    sessionmaker=make_sessionmaker(engine), settings=settings, force=args.force,
+                    progress=lambda done, total: advance("抓取账号动态", done, total),
+                ))  # fmt: skip
+            console.print(
+                f"抓取完成：账号 {summary.accounts_polled} 个；新增帖子 {summary.new_posts}、更新 {summary.updated_posts}；"
+                f"新增留言 {summary.new_interactions}、更新 {summary.updated_interactions}；"
+                f"无新内容 {summary.not_modified}；失败 {summary.errors}"
+                + (f"；已增量检测（检测记录 {summary.detection_run_id}）" if summary.detection_run_id else "")
+            )
+            if args.once:
+                return 0
+            time.sleep(settings.poll_tick_seconds)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        engine.dispose()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from service.reports import exports
+
+    try:
+        with database_session() as session:
+            content = exports.render(
+                session=session, settings=get_settings(), period=args.period, format=args.format, table=args.table,
+                region_code=args.region, as_of=args.as_of,
+            )  # fmt: skip
+    except Problem as problem:
+        return _fail(problem)
+    if args.out:
+        Path(args.out).write_bytes(content)
+        console.print(f"报告已写入 {args.out}")
+    elif args.format == "xlsx":
+        console.print("[red]错误：XLSX 是二进制文件，请用 --out 指定输出文件[/red]")
+        return 2
+    else:
+        sys.stdout.buffer.write(content)
     return 0
 
 
@@ -167,6 +249,28 @@ def cmd_apikey_ensure_admin(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classifier_train(args: argparse.Namespace) -> int:
+    from service.detection.classifier import training
+
+    settings = get_settings()
+    out = Path(args.out or settings.classifier_dir)
+    human = []
+    if not args.corpus_only:
+        with database_session() as session:
+            human = training.human_examples(session=session)
+    backends = ["transparent", "semantic"] if args.backend == "all" else [args.backend]
+    for backend in backends:
+        console.print(f"训练 {backend} 模型：语料训练集加人工标注 {len(human)} 条……")
+        model = training.train_model(backend=backend, model_dir=out, human=human, threshold=settings.classifier_threshold)
+        held_out = model.meta["held_out"]
+        console.print(
+            f"已写出 {out / (model.version + '.npz')}（版本 {model.version}）；留出测试集 {held_out['posts']} 条："
+            f"off_topic 精确率 {held_out['precision']:.3f}、召回率 {held_out['recall']:.3f}、F1 {held_out['f1']:.3f}"
+        )
+    console.print("服务会在下一次分类时自动改用新模型，无需重启。")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from service.app import create_app
 
@@ -195,11 +299,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="演示数据").add_subparsers(dest="demo_command", required=True)
     load = demo.add_parser("load", help="加载 2020 年通报中的单位与账号")
     load.add_argument("--if-empty", action="store_true", help="仅在数据库没有任何单位时加载")
+    load.add_argument("--as-of", type=_moment, help="演示动态所对应的监测时间点（如 2020-06-30T23:59:59+08:00），默认现在")
     load.set_defaults(handler=cmd_demo_load)
+
+    detect = commands.add_parser("detect", help="立即运行检测")
+    detect.add_argument("--as-of", type=_moment, help="监测时间点（ISO 8601，无时区按北京时间），默认现在")
+    detect.add_argument("--region", help="只检查该地区（6 位行政区划代码，按前缀）")
+    detect.add_argument("--unit", type=int, help="只检查该单位")
+    detect.add_argument("--incremental", action="store_true", help="只检查上次检测以来有变化的账号")
+    detect.set_defaults(handler=cmd_detect)
+
+    report = commands.add_parser("report", help="检查报告：通报草稿（md/html）或报告表格（csv/xlsx）")
+    report.add_argument("--period", required=True, help="检查周期：2020Q2、2020H1、2020-06 或 2020")
+    report.add_argument("--format", choices=["md", "html", "csv", "xlsx"], default="md")
+    report.add_argument("--table", default="units", help="CSV 导出哪张表：totals、kinds、regions、units、unqualified……")
+    report.add_argument("--region", help="只统计该地区（6 位行政区划代码）")
+    report.add_argument("--as-of", type=_moment, help="监测时间点，默认周期末")
+    report.add_argument("--out", help="写入文件而不是标准输出")
+    report.set_defaults(handler=cmd_report)
 
     importing = commands.add_parser("import", help="导入 CSV 或 XLSX 登记表（全部成功或全部不写）")
     importing.add_argument("file")
     importing.set_defaults(handler=cmd_import)
+
+    poll = commands.add_parser("poll", help="抓取 rss/json 数据源的账号动态")
+    poll.add_argument("--once", action="store_true", help="只抓取一轮（默认每 ZW_POLL_TICK_SECONDS 秒一轮，直到中断）")
+    poll.add_argument("--force", action="store_true", help="抓取全部启用中的账号，不论是否到期")
+    poll.set_defaults(handler=cmd_poll)
 
     apikey = commands.add_parser("apikey", help="API 密钥").add_subparsers(dest="apikey_command", required=True)
     create = apikey.add_parser("create", help="创建密钥，完整密钥只打印一次")
@@ -214,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     apikey.add_parser("ensure-admin", help="说明使用哪个管理员密钥，必要时生成一个").set_defaults(
         handler=cmd_apikey_ensure_admin
     )
+
+    classifier = commands.add_parser("classifier", help="内容分类模型").add_subparsers(dest="classifier_command", required=True)
+    train = classifier.add_parser("train", help="用语料和人工标注重新训练，写出带版本号的模型文件")
+    train.add_argument("--backend", choices=["transparent", "semantic", "all"], default="transparent")
+    train.add_argument("--out", help="模型目录（默认 ZW_CLASSIFIER_DIR）")
+    train.add_argument("--corpus-only", action="store_true", help="不读数据库中的人工标注")
+    train.set_defaults(handler=cmd_classifier_train)
 
     openapi = commands.add_parser("openapi", help="输出 OpenAPI 规范")
     openapi.add_argument("--out", help="写入文件而不是标准输出")

@@ -47,6 +47,8 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
     # Our access line replaces uvicorn's, which would print query strings as they came.
     logging.getLogger("uvicorn.access").disabled = True
+    # APScheduler logs every tick at INFO (the dispatcher ticks every 2 s); jobs log their own work.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _route_of(request: Request) -> str:

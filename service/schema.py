@@ -10,8 +10,14 @@ import service
 def import_models() -> None:
     """Every model module, so that Base.metadata knows every table."""
     import service.activity.models  # noqa: F401
+    import service.alerts.models  # noqa: F401
     import service.auth  # noqa: F401
+    import service.detection.classifier.models  # noqa: F401
+    import service.detection.models  # noqa: F401
+    import service.findings.models  # noqa: F401
     import service.registry.models  # noqa: F401
+    import service.reports.models  # noqa: F401
+    import service.scheduler  # noqa: F401
 
 
 def migrations_dir() -> Path:

@@ -84,8 +84,9 @@ def session(db):
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, admin_key=ADMIN_KEY, scheduler_enabled=False)
+def settings(database_url, tmp_path) -> Settings:
+    # classifier_dir: only the shipped model, never one trained in the working copy
+    return Settings(database_url=database_url, admin_key=ADMIN_KEY, scheduler_enabled=False, classifier_dir=str(tmp_path / "classifier"))
 
 
 @pytest.fixture

@@ -85,3 +85,19 @@ def test_ensure_admin_generates_a_key_the_first_time_only(cli_database, capsys, 
 def test_openapi_prints_the_spec(capsys):
     assert cli.main(["openapi"]) == 0
     assert json.loads(capsys.readouterr().out)["info"]["title"] == "zombiewatch"
+
+
+def test_detect_runs_detection_at_a_time_point_and_prints_its_counts(cli_database, capsys):
+    from service.detection.models import DetectionRun
+
+    assert cli.main(["demo", "load"]) == 0
+    capsys.readouterr()
+    assert cli.main(["detect", "--as-of", "2099-01-01T00:00:00"]) == 0
+    printed = capsys.readouterr().err
+    assert "2099-01-01 00:00" in printed and "dormant.zombie_90d" in printed
+    with cli_database() as session:
+        latest = session.scalars(select(DetectionRun).order_by(DetectionRun.id.desc())).first()
+        assert latest.trigger == "cli" and latest.counts["by_rule"]["dormant.zombie_90d"] >= 20
+    with pytest.raises(SystemExit):
+        cli.main(["detect", "--as-of", "yesterday"])
+    assert "时间格式无效" in capsys.readouterr().err

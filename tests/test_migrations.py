@@ -11,7 +11,11 @@ from sqlalchemy.engine import make_url
 from service import schema
 from service.db import Base, make_engine
 
-TABLES = {"units", "accounts", "posts", "interactions", "api_keys", "alembic_version"}
+
+def model_tables() -> set[str]:
+    schema.import_models()
+    return set(Base.metadata.tables) | {"alembic_version"}
+
 
 
 @contextmanager
@@ -43,11 +47,11 @@ def tables_of(url: str) -> set[str]:
 def test_migrations_upgrade_downgrade_and_upgrade_again(database_url, tmp_path):
     with fresh_database(database_url, tmp_path) as url:
         schema.upgrade(url)
-        assert tables_of(url) == TABLES
+        assert tables_of(url) == model_tables()
         schema.downgrade(url, "base")
         assert tables_of(url) <= {"alembic_version"}
         schema.upgrade(url)
-        assert tables_of(url) == TABLES
+        assert tables_of(url) == model_tables()
 
 
 def test_the_migrated_schema_matches_the_models(engine):
@@ -55,3 +59,10 @@ def test_the_migrated_schema_matches_the_models(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == [], "a model changed without a migration: run alembic revision --autogenerate"
+
+
+def test_the_migrations_form_one_line():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(schema.alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1, "two migrations revise the same parent: chain them"

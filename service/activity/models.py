@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, BigId, Timestamped, UTCDateTime
@@ -39,3 +39,31 @@ class Interaction(Timestamped, Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     text: Mapped[str] = mapped_column(Text, default="")
+
+
+# Source kinds the poller fetches; push sources are sent to us instead.
+POLLED_KINDS = ("rss", "json")
+
+
+class PollState(Base):
+    """When an account (rss or json source) is polled next, who is polling it now, and what to
+    send next time. Kept apart from `accounts`: these are the poller's working notes, while the
+    source health that readers see (`source_status`) stays on the account."""
+
+    __tablename__ = "poll_states"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A replica holds the account until leased_until; a dead replica's lease simply expires.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_holder: Mapped[str | None] = mapped_column(String(200))
+    # Per-account override of ZW_POLL_INTERVAL_MINUTES (None: the setting).
+    interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The URL the validators below belong to: a changed source starts afresh.
+    source_url: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    # JSON sources: the `next_since` the source gave last time.
+    since: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    polls: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,15 +1,19 @@
-"""Ingest of activity, shared by pushes and (later) the poller: idempotent by external_id."""
+"""Ingest of activity, shared by pushes and the poller (idempotent by external_id), and the
+polling schedule of each account."""
 from collections import Counter
 from collections.abc import Sequence
+from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from service.activity.models import Interaction, Post
-from service.activity.schemas import ActivityPushResult, IngestCounts, InteractionIn, PostIn
+from service import clock
+from service.activity.models import POLLED_KINDS, Interaction, PollState, Post
+from service.activity.schemas import ActivityPushResult, IngestCounts, InteractionIn, PollScheduleRead, PollScheduleUpdate, PostIn
+from service.config import Settings
 from service.errors import Problem
-from service.registry.models import Account
+from service.registry.models import Account, AccountStatus
 
 LOOKUP_CHUNK = 500  # keeps IN (...) lists well under every driver's parameter limit
 
@@ -23,41 +27,145 @@ def _check_unique_ids(items: Sequence[BaseModel], what: str) -> None:
         ])
 
 
-def _upsert(session: Session, model: type[Post] | type[Interaction], account_id: int, items: Sequence[BaseModel]) -> IngestCounts:
-    counts = IngestCounts()
-    # fields as validated (aware datetimes), not model_dump(), which would render them as text
-    by_id = {item.external_id: {name: getattr(item, name) for name in type(item).model_fields} for item in items}
-    existing: dict[str, Post | Interaction] = {}
-    external_ids = list(by_id)
-    for start in range(0, len(external_ids), LOOKUP_CHUNK):
-        chunk = external_ids[start : start + LOOKUP_CHUNK]
-        query = select(model).where(model.account_id == account_id, model.external_id.in_(chunk))
-        existing.update((row.external_id, row) for row in session.scalars(query))
-    for external_id, fields in by_id.items():
-        row = existing.get(external_id)
-        if row is None:
-            session.add(model(account_id=account_id, **fields))
-            counts.inserted += 1
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
+def ingest(*, session: Session, account: Account, posts: Sequence[PostIn], interactions: Sequence[InteractionIn]) -> ActivityPushResult:
+    """Store posts and interactions of one account; a repeat changes nothing, an edit updates.
+    One account is a batch of one: a push and a poll store by the same rules."""
+    session.flush()  # the account row (and anything else pending) before the set-based writes
+    result = ingest_many(session=session, batches=[(account.id, posts, interactions)])[account.id]
+    session.expire(account, ["last_post_at", "activity_changed_at"])  # written past the ORM
+    return result
+
+
+def _upsert_many(session: Session, model: type[Post] | type[Interaction], groups: Sequence[tuple[int, Sequence[BaseModel]]]) -> dict[int, IngestCounts]:
+    """Insert new rows and update edited ones of many accounts at once, by external_id: one read
+    per chunk of accounts and one executemany for the inserts and one for the updates."""
+    table = model.__table__
+    names = None
+    existing: dict[tuple[int, str], dict] = {}
+    chunk_accounts: list[int] = []
+    chunk_ids: list[str] = []
+
+    def read_chunk() -> None:
+        columns = [table.c.id, table.c.account_id, *(table.c[name] for name in names)]
+        query = select(*columns).where(table.c.account_id.in_(chunk_accounts), table.c.external_id.in_(chunk_ids))
+        for row in session.execute(query).mappings():
+            existing[(row["account_id"], row["external_id"])] = row
+        chunk_accounts.clear()
+        chunk_ids.clear()
+
+    for account_id, items in groups:
+        if not items:
+            continue
+        names = names or list(type(items[0]).model_fields)
+        chunk_accounts.append(account_id)
+        chunk_ids.extend(item.external_id for item in items)
+        if len(chunk_ids) >= LOOKUP_CHUNK:
+            read_chunk()
+    if chunk_ids:
+        read_chunk()
+    counts: dict[int, IngestCounts] = {}
+    inserts: list[dict] = []
+    updates: list[dict] = []
+    now = clock.now()
+    for account_id, items in groups:
+        tally = counts.setdefault(account_id, IngestCounts())
+        for item in items:
+            # fields as validated (aware datetimes), not model_dump(), which would render them as text
+            fields = item.__dict__
+            values = {name: fields[name] for name in names}
+            row = existing.get((account_id, item.external_id))
+            if row is None:
+                inserts.append({"account_id": account_id, "created_at": now, "updated_at": now, **values})
+                tally.inserted += 1
+            elif any(row[name] != value for name, value in values.items()):
+                updates.append({"_row_id": row["id"], **values})
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
+    if inserts:
+        session.execute(table.insert(), inserts)
+    if updates:
+        session.execute(table.update().where(table.c.id == bindparam("_row_id")), updates)
     return counts
 
 
-def ingest(*, session: Session, account: Account, posts: Sequence[PostIn], interactions: Sequence[InteractionIn]) -> ActivityPushResult:
-    """Store posts and interactions of one account; a repeat changes nothing, an edit updates."""
-    _check_unique_ids(posts, "posts")
-    _check_unique_ids(interactions, "interactions")
-    post_counts = _upsert(session, Post, account.id, posts)
-    interaction_counts = _upsert(session, Interaction, account.id, interactions)
-    session.flush()
-    if post_counts.inserted or post_counts.updated:
+def ingest_many(
+    *, session: Session, batches: Sequence[tuple[int, Sequence[PostIn], Sequence[InteractionIn]]]
+) -> dict[int, ActivityPushResult]:
+    """Store the activity of many accounts at once (the poller saves a batch of accounts together),
+    with set-based reads and writes instead of one object per row."""
+    for _account_id, posts, interactions in batches:
+        _check_unique_ids(posts, "posts")
+        _check_unique_ids(interactions, "interactions")
+    post_counts = _upsert_many(session, Post, [(account_id, posts) for account_id, posts, _ in batches])
+    interaction_counts = _upsert_many(session, Interaction, [(account_id, messages) for account_id, _, messages in batches])
+    empty = IngestCounts()
+    changed = [
+        account_id for account_id, _, _ in batches
+        if any((c.inserted or c.updated) for c in (post_counts.get(account_id, empty), interaction_counts.get(account_id, empty)))
+    ]  # fmt: skip
+    with_new_posts = [a for a in changed if post_counts.get(a, empty).inserted or post_counts.get(a, empty).updated]
+    latest: dict[int, object] = {}
+    for start in range(0, len(with_new_posts), LOOKUP_CHUNK):
+        chunk = with_new_posts[start : start + LOOKUP_CHUNK]
         # recomputed rather than maxed: an edit may move a post's time backwards
-        account.last_post_at = session.scalar(select(func.max(Post.published_at)).where(Post.account_id == account.id))
-        session.flush()
-    return ActivityPushResult(
-        account_id=account.id, posts=post_counts, interactions=interaction_counts, last_post_at=account.last_post_at
-    )
+        query = select(Post.account_id, func.max(Post.published_at)).where(Post.account_id.in_(chunk)).group_by(Post.account_id)
+        latest.update(session.execute(query).all())
+    now = clock.now()
+    accounts = Account.__table__
+    if changed:
+        session.execute(
+            accounts.update().where(accounts.c.id == bindparam("_account_id")).values(activity_changed_at=bindparam("_changed_at")),
+            [{"_account_id": a, "_changed_at": now} for a in changed],
+        )
+    if with_new_posts:
+        session.execute(
+            accounts.update().where(accounts.c.id == bindparam("_account_id")).values(last_post_at=bindparam("_last_post_at")),
+            [{"_account_id": a, "_last_post_at": latest.get(a)} for a in with_new_posts],
+        )
+    last_posts = dict(session.execute(select(Account.id, Account.last_post_at).where(Account.id.in_([a for a, _, _ in batches]))).all()) if batches else {}
+    return {
+        account_id: ActivityPushResult(
+            account_id=account_id, posts=post_counts.get(account_id, IngestCounts()),
+            interactions=interaction_counts.get(account_id, IngestCounts()), last_post_at=last_posts.get(account_id),
+        )  # fmt: skip
+        for account_id, _, _ in batches
+    }
+
+
+# ---------------------------------------------------------------- polling schedule
+
+
+def poll_schedule(*, session: Session, account: Account, settings: Settings) -> PollScheduleRead:
+    """An account's polling schedule; accounts not yet scheduled are due at the next tick."""
+    state = session.get(PollState, account.id)
+    polled = account.status == AccountStatus.active and account.source_kind in POLLED_KINDS and bool(account.source_url)
+    override = state.interval_minutes if state else None
+    return PollScheduleRead(
+        account_id=account.id, source_kind=account.source_kind, polled=polled, interval_minutes=override,
+        effective_interval_minutes=override or settings.poll_interval_minutes,
+        next_poll_at=(state.next_poll_at if state else None) if polled else None,
+        leased_until=state.leased_until if state else None, etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None, since=state.since if state else None,
+        last_status_code=state.last_status_code if state else None, polls=state.polls if state else 0,
+    )  # fmt: skip
+
+
+def update_poll_schedule(*, session: Session, account: Account, settings: Settings, changes: PollScheduleUpdate) -> PollScheduleRead:
+    if account.source_kind not in POLLED_KINDS:
+        raise Problem(409, f"账号 {account.id} 的数据源不是 rss 或 json，无需抓取计划")
+    now = clock.now()
+    state = session.get(PollState, account.id)
+    if state is None:
+        state = PollState(account_id=account.id, next_poll_at=now, polls=0)
+        session.add(state)
+    if "interval_minutes" in changes.model_fields_set:
+        state.interval_minutes = changes.interval_minutes
+        # a shorter interval takes effect now, not after the old, longer wait
+        interval = changes.interval_minutes or settings.poll_interval_minutes
+        if state.next_poll_at > now + timedelta(minutes=interval):
+            state.next_poll_at = now + timedelta(minutes=interval)
+    if changes.poll_now:
+        state.next_poll_at = now
+    session.flush()
+    return poll_schedule(session=session, account=account, settings=settings)

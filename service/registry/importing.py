@@ -40,6 +40,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
 }
 HEADER_TO_FIELD = {alias.lower(): name for name, aliases in HEADERS.items() for alias in (name, *aliases)}
 REQUIRED = ("name", "platform", "handle", "region_code")
+# The widths of the registry's columns: longer cells are row errors, not database errors.
+MAX_LENGTH = {"name": 200, "handle": 200, "unit_name": 200, "region_name": 100, "source_url": 2000}
 
 PLATFORM_NAMES = {
     "wechat": ("微信", "微信公众号", "公众号", "微信公众平台", "微信服务号", "微信订阅号"),
@@ -181,6 +183,9 @@ def _check_row(number: int, cells: dict[str, str], problems: RowProblems) -> Imp
             problems.add(number, name, f"{HEADERS[name][0]}不能为空")
     if not cells.get("unit_name") and not cells.get("credit_code"):
         problems.add(number, "unit_name", "主办单位与统一社会信用代码不能同时为空")
+    for name, limit in MAX_LENGTH.items():
+        if len(cells.get(name) or "") > limit:
+            problems.add(number, name, f"{HEADERS[name][0]}过长：最多 {limit} 个字符，实际 {len(cells[name])} 个")
 
     def checked(name: str, check: Callable[[str], object]):
         if not cells.get(name):
@@ -309,6 +314,19 @@ def _resolve_units(session: Session, rows: list[ImportRow], scope: Principal | N
     return units, created
 
 
+def _check_scope_of_existing(rows: list[ImportRow], existing: dict[tuple[str, str], Account], scope: Principal | None) -> None:
+    """A scoped key may not take over another region's account by importing its handle."""
+    if scope is None:
+        return
+    problems = RowProblems()
+    for row in rows:
+        account = existing.get((row.platform, row.handle))
+        if account is not None and not scope.covers(account.unit.region_code):
+            problems.add(row.row, "handle", f"该账号已登记在地区 {account.unit.region_code}，超出本密钥的地区范围（{scope.region_code}）")
+    if problems.errors:
+        raise Problem(403, f"导入失败：共 {len(problems.errors)} 行超出本密钥的地区范围，未写入任何数据", errors=problems.errors)
+
+
 def import_accounts(
     *, session: Session, content: bytes, scope: Principal | None, progress: Progress | None = None
 ) -> ImportResult:
@@ -318,6 +336,7 @@ def import_accounts(
     for chunk in _chunks(sorted({r.handle for r in rows})):
         for account in session.scalars(select(Account).where(Account.handle.in_(chunk))):
             existing[(account.platform, account.handle)] = account
+    _check_scope_of_existing(rows, existing, scope)
     result = ImportResult(rows=len(rows), accounts_created=0, accounts_updated=0, accounts_unchanged=0, units_created=units_created)
     for done, row in enumerate(rows, start=1):
         fields = {"name": row.name, "unit_id": units[row.row].id, **row.account_fields}

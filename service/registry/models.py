@@ -80,8 +80,12 @@ class Account(Timestamped, Base):
     source_kind: Mapped[str | None] = mapped_column(String(10))
     source_url: Mapped[str | None] = mapped_column(Text)
 
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 开设时间, when the registry knows it
+
     # Kept up to date by activity ingest so that lists and detectors need not scan posts.
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When ingest last changed a post or message: incremental detection runs start from it.
+    activity_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     # The health of the account's activity source, written by the poller.
     source_last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -90,3 +94,19 @@ class Account(Timestamped, Base):
     source_last_error: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit] = relationship(back_populates="accounts", lazy="joined")
+
+
+class Discovery(Timestamped, Base):
+    """An account another system saw on a platform, to be matched against the registry."""
+
+    __tablename__ = "discoveries"
+    __table_args__ = (UniqueConstraint("platform", "handle", "name"), _one_of("platform", Platform))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    reported_by: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

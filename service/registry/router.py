@@ -14,6 +14,9 @@ from service.registry.schemas import (
     AccountCreate,
     AccountRead,
     AccountUpdate,
+    DiscoveryBatch,
+    DiscoveryIn,
+    DiscoveryResult,
     ImportResult,
     UnitCreate,
     UnitRead,
@@ -21,6 +24,7 @@ from service.registry.schemas import (
 )
 
 units = APIRouter(prefix="/v1/units", tags=["units"])
+discoveries = APIRouter(prefix="/v1/discoveries", tags=["discoveries"])
 accounts = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 RegionFilter = Annotated[
@@ -149,3 +153,12 @@ def delete_account(id: int, session: SessionDep, principal: Editor) -> Response:
     """删除错误登记的账号及其动态。账号停办请改用 PATCH 将 `status` 设为 `closed`。"""
     registry.delete_account(session=session, account_id=id, scope=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@discoveries.post("", response_model=list[DiscoveryResult], summary="报告在平台上发现的账号")
+def report_discoveries(body: DiscoveryIn | DiscoveryBatch, session: SessionDep, principal: Editor) -> list[DiscoveryResult]:
+    """其他系统报告在平台上看到的政务账号（`platform`、`handle`、`name`、`url`），可单个提交，
+    也可 `{"items": [...]}` 批量提交。先按 平台 + 账号ID 匹配登记库，再在同一平台按名称相似度匹配；
+    未匹配的账号在下次检测时产生 `unregistered.discovered` 问题。"""
+    items = body.items if isinstance(body, DiscoveryBatch) else [body]
+    return registry.report_discoveries(session=session, items=items, scope=principal, reporter=principal.name)

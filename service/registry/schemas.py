@@ -176,3 +176,32 @@ class ImportResult(BaseModel):
     accounts_unchanged: int
     units_created: int
 
+
+
+class DiscoveryIn(BaseModel):
+    """An account another system saw on a platform."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Platform
+    handle: Handle | None = None
+    name: Name = Field(examples=["投资汕尾"])
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    region_code: RegionCode | None = Field(default=None, description="账号所属地区（已知时）")
+    seen_at: Moment | None = Field(default=None, description="发现时间，默认为现在")
+
+
+class DiscoveryBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[DiscoveryIn] = Field(min_length=1, max_length=5000)
+
+
+class DiscoveryResult(BaseModel):
+    discovery_id: int
+    platform: Platform
+    handle: str | None
+    name: str
+    matched_account_id: int | None = Field(description="匹配到的已登记账号；为空表示未登记，检测时将产生 unregistered.discovered 问题")
+    match: Literal["handle", "name"] | None
+    score: float | None = Field(description="名称相似度（0–100）")

@@ -1,13 +1,24 @@
 """Registry operations. `scope` is the caller (its region limits what it may see or
 change); None means unrestricted, as for the CLI."""
+from collections import defaultdict
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from service import clock
 from service.auth import Principal
 from service.errors import NotFound, Problem
 from service.registry.codes import region_prefix
-from service.registry.models import Account, Unit
-from service.registry.schemas import AccountCreate, AccountUpdate, Source, UnitCreate, UnitUpdate
+from service.registry.models import Account, Discovery, Unit
+from service.registry.schemas import (
+    AccountCreate,
+    AccountUpdate,
+    DiscoveryIn,
+    DiscoveryResult,
+    Source,
+    UnitCreate,
+    UnitUpdate,
+)
 
 
 def _check_scope(scope: Principal | None, region_code: str) -> None:
@@ -202,3 +213,50 @@ def delete_account(*, session: Session, account_id: int, scope: Principal | None
     account = get_account(session=session, account_id=account_id, scope=scope)
     session.delete(account)  # its posts and interactions go with it (ON DELETE CASCADE)
     session.flush()
+
+
+# --- discoveries --------------------------------------------------------------------------
+
+
+def report_discoveries(*, session: Session, items: list[DiscoveryIn], scope: Principal | None, reporter: str) -> list[DiscoveryResult]:
+    """Store what other systems saw on the platforms and say which are registered."""
+    from service.detection.facts import DiscoveryFacts
+    from service.detection.unregistered import match_discovery
+
+    for item in items:
+        if item.region_code:
+            _check_scope(scope, item.region_code)
+        elif scope is not None and scope.region_code:
+            raise Problem(422, "限定地区的密钥报告发现的账号时须填写 region_code", errors=[{"field": "region_code", "message": "必填"}])
+    platforms = sorted({item.platform.value for item in items})
+    handles: dict[tuple[str, str], int] = {}
+    names: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for account_id, platform, handle, name in session.execute(
+        select(Account.id, Account.platform, Account.handle, Account.name).where(Account.platform.in_(platforms))
+    ):
+        handles[(platform, handle)] = account_id
+        names[platform].append((name, account_id))
+    results = []
+    for item in items:
+        seen_at = item.seen_at or clock.now()
+        discovery = session.scalar(select(Discovery).where(
+            Discovery.platform == item.platform, Discovery.name == item.name,
+            Discovery.handle.is_(None) if item.handle is None else Discovery.handle == item.handle,
+        ))  # fmt: skip
+        if discovery is None:
+            discovery = Discovery(platform=item.platform, handle=item.handle, name=item.name, seen_at=seen_at)
+            session.add(discovery)
+        discovery.url = item.url or discovery.url
+        discovery.region_code = item.region_code or discovery.region_code
+        discovery.reported_by = reporter
+        discovery.seen_at = min(discovery.seen_at, seen_at)
+        session.flush()
+        facts = DiscoveryFacts(discovery.id, discovery.platform, discovery.handle, discovery.name, discovery.url,
+                               discovery.region_code, discovery.seen_at)  # fmt: skip
+        match = match_discovery(facts, handles, names)
+        results.append(DiscoveryResult(
+            discovery_id=discovery.id, platform=discovery.platform, handle=discovery.handle, name=discovery.name,
+            matched_account_id=match[0] if match else None, match=match[1] if match else None,
+            score=match[2] if match else None,
+        ))  # fmt: skip
+    return results

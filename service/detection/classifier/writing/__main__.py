@@ -1,0 +1,3 @@
+from service.detection.classifier.writing import main
+
+main()

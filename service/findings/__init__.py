@@ -1,0 +1,1 @@
+"""Findings: one per problem and subject, with evidence, a lifecycle and a history."""
