@@ -78,7 +78,8 @@ def _upsert_many(session: Session, model: type[Post] | type[Interaction], groups
                 inserts.append({"account_id": account_id, "created_at": now, "updated_at": now, **values})
                 tally.inserted += 1
             elif any(row[name] != value for name, value in values.items()):
-                updates.append({"_row_id": row["id"], **values})
+                # updated_at tells a stored verdict on the post's text that it is stale (classifier/service.py)
+                updates.append({"_row_id": row["id"], "updated_at": now, **values})
                 tally.updated += 1
             else:
                 tally.unchanged += 1

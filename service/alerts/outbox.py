@@ -181,6 +181,12 @@ def finding_payload(*, event_type: str, action: str, finding) -> dict:
     return payload
 
 
+def listens_for_findings(*, session: Session) -> bool:
+    """Whether any enabled subscription takes finding events (callers skip building payloads if not)."""
+    finding_events = set(FINDING_EVENTS.values())
+    return any(receiver.event_types & finding_events for receiver in _pending(session).receivers)
+
+
 def enqueue_finding_event(*, session: Session, finding, action: str) -> str | None:
     """Queue the webhook event of one finding transition for every subscription that wants it.
     Returns the event's `webhook-id`, or None when the action is no event or nobody listens."""

@@ -178,7 +178,7 @@ def build_inspection(
     return inspection, covered
 
 
-def _subject_account(finding: Finding) -> int | None:
+def _subject_account(finding: findings.Known) -> int | None:
     # The fingerprint is "<problem>:<subject>"; an account's own findings have the subject account:<id>.
     _problem, kind, subject = finding.fingerprint.rsplit(":", 2)
     return int(subject) if kind == "account" else None
@@ -186,17 +186,17 @@ def _subject_account(finding: Finding) -> int | None:
 
 def _findings_in_scope(
     session: Session, covered: set[int] | None, region_code: str | None, sees_discoveries: bool, focus: frozenset[int] | None = None
-) -> list[Finding]:
+) -> list[findings.Known]:
     """The unresolved findings this run could see again: those it does not see are resolved."""
-    unresolved = select(Finding).where(Finding.status != FindingStatus.resolved)
+    unresolved = Finding.status != FindingStatus.resolved
     if covered is None:
-        candidates = list(session.scalars(unresolved))
+        candidates = findings.known_findings(session=session, where=unresolved)
     else:
-        candidates = [f for chunk in _chunks(sorted(covered)) for f in session.scalars(unresolved.where(Finding.unit_id.in_(chunk)))]
+        candidates = [k for chunk in _chunks(sorted(covered)) for k in findings.known_findings(session=session, where=unresolved & Finding.unit_id.in_(chunk))]
         if sees_discoveries:
-            candidates += session.scalars(unresolved.where(Finding.rule == "unregistered.discovered"))
+            candidates += findings.known_findings(session=session, where=unresolved & (Finding.rule == "unregistered.discovered"))
 
-    def visible(finding: Finding) -> bool:
+    def visible(finding: findings.Known) -> bool:
         if finding.rule == "unregistered.discovered":
             return sees_discoveries and (region_code is None or bool(finding.region_code and region_covers(region_code, finding.region_code)))
         if finding.unit_id is None or (covered is not None and finding.unit_id not in covered):

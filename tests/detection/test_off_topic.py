@@ -119,3 +119,32 @@ def test_rerunning_updates_the_finding_and_it_resolves_once_the_posts_leave_the_
     client.post("/v1/detection/runs", json={"as_of": "2020-07-20T23:59:59+08:00"})
     [finding] = client.get("/v1/findings", params={"rule": "off_topic.posts"}).json()["items"]
     assert finding["status"] == "resolved"
+
+
+def test_a_post_is_classified_once_and_again_only_when_its_text_is_edited(client, db):
+    from sqlalchemy import select
+
+    from service.db import make_sessionmaker
+    from service.detection.classifier.models import PostClassification
+
+    unit = factories.unit(client, "天津市市场监督管理委员会", "120000")
+    account = factories.account(client, unit["id"], "tianjin_scjg", name="天津市场监管")
+    push(client, account["id"], [("2020-06-20T10:00:00+08:00", "市场监管委开展食品安全专项检查，督促企业落实主体责任。")])
+
+    def verdicts():
+        with make_sessionmaker(db)() as session:
+            return [(row.label, row.classified_at) for row in session.scalars(select(PostClassification))]
+
+    client.post("/v1/detection/runs", json={"as_of": "2020-06-30T23:59:59+08:00"})
+    [(label, first_classified)] = verdicts()
+    assert label == "on_topic" and client.get("/v1/findings", params={"rule": "off_topic.posts"}).json()["items"] == []
+    client.post("/v1/detection/runs", json={"as_of": "2020-06-30T23:59:59+08:00"})
+    assert verdicts() == [(label, first_classified)]  # judged once: the second run read the stored verdict
+
+    # the same post (same external_id) edited into chicken soup is judged again by the next run
+    push(client, account["id"], [("2020-06-20T10:00:00+08:00", "人生没有白走的路，每一步都算数。愿你被这个世界温柔以待，晚安！")])
+    client.post("/v1/detection/runs", json={"as_of": "2020-06-30T23:59:59+08:00"})
+    [(label, classified)] = verdicts()
+    assert label == "off_topic" and classified > first_classified
+    [finding] = client.get("/v1/findings", params={"rule": "off_topic.posts"}).json()["items"]
+    assert finding["account_ids"] == [account["id"]] and "人生没有白走的路" in finding["evidence"]["posts"][0]["excerpt"]

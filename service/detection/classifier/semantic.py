@@ -63,7 +63,7 @@ class SemanticModel:
         }  # fmt: skip
         return write_model_file(path, arrays, self.meta)
 
-    def classify(self, texts: list[str], *, threshold: float) -> list[Verdict]:
+    def classify(self, texts: list[str], *, threshold: float, explain_on_topic: bool = True) -> list[Verdict]:  # noqa: ARG002 - its reasons cost nothing extra
         vectors = embed(texts)
         scores = sigmoid((vectors @ self.coef + self.intercept).astype(np.float64))
         similarities = vectors @ self.examples.T

@@ -2,11 +2,12 @@
 a detection run's posts (each post classified once per model version and wording), and
 what the service can say about the model it uses."""
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, null, select
+from sqlalchemy import and_, case, func, not_, null, or_, select
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -52,19 +53,37 @@ def digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+_VERDICT_COLUMNS = ("post_id", "label", "score", "reasons", "model_version", "text_digest", "classified_at")
+
+
 def _store_verdicts(session: Session, rows: list[dict]) -> None:
     """Insert or replace: two runs classifying the same post at once must not collide."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+        _copy_verdicts(session, rows)
+        return
+    from sqlalchemy.dialects.sqlite import insert
+
     statement = insert(PostClassification)
-    columns = ("label", "score", "reasons", "model_version", "text_digest", "classified_at")
-    statement = statement.on_conflict_do_update(index_elements=["post_id"], set_={c: statement.excluded[c] for c in columns})
+    statement = statement.on_conflict_do_update(index_elements=["post_id"], set_={c: statement.excluded[c] for c in _VERDICT_COLUMNS[1:]})
     for start in range(0, len(rows), CHUNK):
         session.execute(statement, rows[start : start + CHUNK])
+
+
+def _copy_verdicts(session: Session, rows: list[dict]) -> None:
+    """PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT. A first run over a
+    registry stores hundreds of thousands of verdicts; row by row that took longer than classifying them."""
+    columns = ", ".join(_VERDICT_COLUMNS)
+    cursor = session.connection().connection.driver_connection.cursor()  # the session's own transaction
+    with cursor:
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS verdicts_in (LIKE post_classifications) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY verdicts_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row["reasons"], ensure_ascii=False) if c == "reasons" else row[c] for c in _VERDICT_COLUMNS])
+        replaced = ", ".join(f"{c} = excluded.{c}" for c in _VERDICT_COLUMNS[1:])
+        cursor.execute(f"INSERT INTO post_classifications ({columns}) SELECT {columns} FROM verdicts_in ON CONFLICT (post_id) DO UPDATE SET {replaced}")
+        cursor.execute("DELETE FROM verdicts_in")  # a second call in the same transaction starts empty
 
 
 def human_reason(label: str, labelled_by: str) -> dict:
@@ -76,18 +95,30 @@ def classified_posts(
     *, session: Session, store: ModelStore, threshold: float, account_ids: list[int], since: datetime, until: datetime
 ) -> dict[int, list[ClassifiedPost]]:
     """The posts of these accounts published in (since, until], each with its verdict. Posts the
-    current model has not judged in their current wording are classified now and stored."""
+    current model has not judged since they were last written are classified now and stored.
+
+    A whole registry's window is hundreds of thousands of posts, nearly all judged before and
+    on topic: those come without their text (only counted), and their verdict is fresh when it
+    was made by this model after the post was last written (ingest moves updated_at on an edit)."""
     model = store.current()
-    found: list[tuple[PostFacts, str, dict | None, tuple[str, str] | None]] = []
+    read_at = clock.now()  # a verdict is as fresh as the text it was given: stamped before reading
+    fresh = and_(
+        PostClassification.post_id.is_not(None),
+        PostClassification.model_version == model.version,
+        PostClassification.classified_at >= Post.updated_at,
+    )
+    needs_text = or_(not_(fresh), PostClassification.label == OFF_TOPIC, PostLabel.label.is_not(None))
     columns = (
-        Post.id, Post.account_id, Post.external_id, Post.published_at, Post.title, Post.text, Post.url,
-        # Reasons only where they can reach evidence: decoding every on-topic post's JSON cost a
-        # steady-state run over 100,000 accounts about a third of its time.
+        Post.id, Post.account_id, Post.external_id, Post.published_at, Post.url,
+        case((needs_text, Post.title), else_=null()), case((needs_text, Post.text), else_=null()),
+        case((fresh, True), else_=False),
         PostClassification.label, PostClassification.score,
-        case((PostClassification.label == OFF_TOPIC, PostClassification.reasons), else_=null()).label("reasons"),
-        PostClassification.model_version,
-        PostClassification.text_digest, PostLabel.label, PostLabel.labelled_by,
-    )  # plain columns, not entities: a whole registry's window can be a million posts
+        # reasons only where they can reach evidence
+        case((PostClassification.label == OFF_TOPIC, PostClassification.reasons), else_=null()),
+        PostLabel.label, PostLabel.labelled_by,
+    )  # plain columns, not entities
+    found: list[tuple[PostFacts, dict | None, tuple[str, str] | None]] = []
+    stale: list[tuple[int, str]] = []  # (index in found, text)
     for start in range(0, len(account_ids), CHUNK):
         query = (
             select(*columns)
@@ -95,26 +126,24 @@ def classified_posts(
             .outerjoin(PostLabel, PostLabel.post_id == Post.id)
             .where(Post.account_id.in_(account_ids[start : start + CHUNK]), Post.published_at > since, Post.published_at <= until)
         )
-        for row in session.execute(query):
-            facts = PostFacts(row[0], row[1], row[2], row[3], row[4], row[5] or "", row[6])
-            text = post_text(facts.title, facts.text)
-            label, score, reasons, version, stored_digest, human, labelled_by = row[7:]
-            fresh = version == model.version and stored_digest == digest(text)
-            verdict = {"label": label, "score": score, "reasons": reasons or [], "model_version": version} if fresh else None
-            found.append((facts, text, verdict, (human, labelled_by) if human else None))
-    stale = [i for i, (_, text, verdict, _) in enumerate(found) if verdict is None and text]
-    now = clock.now()
+        for post_id, account_id, external_id, published_at, url, title, text, is_fresh, label, score, reasons, human, labelled_by in session.execute(query):
+            facts = PostFacts(post_id, account_id, external_id, published_at, title, text or "", url)
+            verdict = {"label": label, "score": score, "reasons": reasons or [], "model_version": model.version} if is_fresh else None
+            if verdict is None and (wording := post_text(title, text)):
+                stale.append((len(found), wording))
+            found.append((facts, verdict, (human, labelled_by) if human else None))
     rows = []
     for start in range(0, len(stale), BATCH):
         batch = stale[start : start + BATCH]
-        for i, verdict in zip(batch, model.classify([found[i][1] for i in batch], threshold=threshold)):
-            facts, text, _, human = found[i]
+        verdicts = model.classify([wording for _, wording in batch], threshold=threshold, explain_on_topic=False)
+        for (i, wording), verdict in zip(batch, verdicts, strict=True):
+            facts, _, human = found[i]
             stored = {"label": verdict.label, "score": verdict.score, "reasons": verdict.reasons, "model_version": model.version}
-            found[i] = (facts, text, stored, human)
-            rows.append({"post_id": facts.id, **stored, "text_digest": digest(text), "classified_at": now})
+            found[i] = (facts, stored, human)
+            rows.append({"post_id": facts.id, **stored, "text_digest": digest(wording), "classified_at": read_at})
     _store_verdicts(session, rows)
     by_account: dict[int, list[ClassifiedPost]] = defaultdict(list)
-    for facts, _text, verdict, human in found:
+    for facts, verdict, human in found:
         if human is not None:
             label, labelled_by = human
             reasons = [human_reason(label, labelled_by), *((verdict or {}).get("reasons") or [])[:2]]
@@ -174,7 +203,8 @@ def post_verdicts(*, session: Session, store: ModelStore, threshold: float, post
     model = store.current()
     text = post_text(post.title, post.text)
     stored = session.get(PostClassification, post_id)
-    if text and (stored is None or stored.model_version != model.version or stored.text_digest != digest(text)):
+    # a run stores on-topic verdicts without their reasons; this page shows them, so they are made now
+    if text and (stored is None or stored.model_version != model.version or stored.text_digest != digest(text) or not stored.reasons):
         [verdict] = model.classify([text], threshold=threshold)
         _store_verdicts(session, [{
             "post_id": post_id, "label": verdict.label, "score": verdict.score, "reasons": verdict.reasons,

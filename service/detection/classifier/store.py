@@ -26,8 +26,8 @@ class CombinedModel:
         self.version = f"{fast.version}+{second.version}"
         self.meta = {"backend": self.backend, "version": self.version, "unsure_margin": margin, "parts": [fast.meta, second.meta]}
 
-    def classify(self, texts: list[str], *, threshold: float) -> list[Verdict]:
-        verdicts = self.fast.classify(texts, threshold=threshold)
+    def classify(self, texts: list[str], *, threshold: float, explain_on_topic: bool = True) -> list[Verdict]:
+        verdicts = self.fast.classify(texts, threshold=threshold, explain_on_topic=explain_on_topic)
         unsure = [i for i, v in enumerate(verdicts) if abs(v.score - 0.5) <= self.margin]
         if unsure:
             opinions = self.second.classify([texts[i] for i in unsure], threshold=threshold)

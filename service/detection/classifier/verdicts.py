@@ -19,7 +19,8 @@ MAX_REASONS = 5
 class Verdict:
     label: str
     score: float  # probability of off_topic
-    reasons: list[dict] = field(default_factory=list)  # never empty
+    # never empty, but for an on-topic verdict asked for without explanation (explain_on_topic=False)
+    reasons: list[dict] = field(default_factory=list)
     model_version: str = ""
 
 
@@ -28,7 +29,7 @@ class Model(Protocol):
     version: str
     meta: dict
 
-    def classify(self, texts: list[str], *, threshold: float) -> list[Verdict]: ...
+    def classify(self, texts: list[str], *, threshold: float, explain_on_topic: bool = True) -> list[Verdict]: ...
 
 
 _WHITESPACE = re.compile(r"\s\s+")
