@@ -15,10 +15,8 @@ Targets on a 2-core machine: first pass ≥ 70 % of the raw rate, 304 pass ≥ 9
 import argparse
 import asyncio
 import multiprocessing
-import os
 import random
 import resource
-import socket
 import sys
 import tempfile
 import time
@@ -107,7 +105,6 @@ def peak_rss_mb() -> float:
 
 async def raw_rate(urls: list[str], settings, etags: bool) -> float:
     """The floor: the same URLs through httpx alone, with the poller's limits."""
-    import httpx
 
     from service.activity.sources.http import build_client
 

@@ -2,7 +2,6 @@
 import uuid
 from contextlib import contextmanager
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text

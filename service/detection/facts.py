@@ -115,13 +115,16 @@ class Inspection:
     discoveries: list[DiscoveryFacts] = field(default_factory=list)  # still unmatched
     registry_handles: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, handle) → account
     registry_names: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # platform → [(plain name, account)]
+    # account → its posts in the content window that the model called off topic or an editor labelled;
+    # and how many posts with a verdict it has there in all (on-topic ones are only counted)
+    classified_posts: dict[int, list[ClassifiedPost]] = field(default_factory=dict)
+    window_posts: dict[int, int] = field(default_factory=dict)
     # The accounts whose own rules this run judges (None: all). An incremental run judges the changed
     # accounts, and sees the rest of their units only for the rules about a unit's accounts together.
     focus: frozenset[int] | None = None
 
     def judged_accounts(self) -> list[AccountFacts]:
         return self.accounts if self.focus is None else [a for a in self.accounts if a.id in self.focus]
-    classified_posts: dict[int, list[ClassifiedPost]] = field(default_factory=dict)  # account → its posts in the content window
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ def detect_off_topic_posts(inspection: Inspection) -> Iterator[Detection]:
         flagged = [p for p in posts if counts_as_off_topic(p, limits.off_topic_min_score)]
         if not flagged:
             continue
-        share = len(flagged) / len(posts)
+        # every judged post of the window counts towards the share; without that count, the posts listed are all
+        in_window = max(inspection.window_posts.get(account.id, len(posts)), len(posts))
+        share = len(flagged) / in_window
         strongest = sorted(flagged, key=lambda p: (-p.by_human, -p.score, p.post.published_at))
         yield account_detection(
             RULES["off_topic.posts"],
@@ -56,7 +58,7 @@ def detect_off_topic_posts(inspection: Inspection) -> Iterator[Detection]:
             f"「{account.name}」近 {limits.content_window_days} 天发布 {len(flagged)} 条与政务工作无关的内容（占 {share:.0%}）",
             {
                 "window_days": limits.content_window_days,
-                "posts_in_window": len(posts),
+                "posts_in_window": in_window,
                 "off_topic_posts": len(flagged),
                 "share": round(share, 4),
                 "min_score": limits.off_topic_min_score,

@@ -5,12 +5,13 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.activity.models import Interaction, Post
 from service.config import Settings
+from service.db import rows_of
 from service.detection.classifier.service import classified_posts
 from service.detection.classifier.store import ModelStore, store_for
 from service.detection.detectors import detect
@@ -69,8 +70,12 @@ def _last_posts(session: Session, accounts: list, as_of: datetime) -> dict[int, 
     return latest
 
 
-def _post_facts(post: Post) -> PostFacts:
-    return PostFacts(post.id, post.account_id, post.external_id, post.published_at, post.title, post.text or "", post.url)
+POST_FACTS = (Post.id, Post.account_id, Post.external_id, Post.published_at, Post.title, Post.text, Post.url)
+
+
+def _post_facts(row) -> PostFacts:
+    post_id, account_id, external_id, published_at, title, text, url = row
+    return PostFacts(post_id, account_id, external_id, published_at, title, text or "", url)
 
 
 def _stop_notices(session: Session, accounts: list[AccountFacts], as_of: datetime, limits: Thresholds) -> dict[int, PostFacts]:
@@ -82,13 +87,14 @@ def _stop_notices(session: Session, accounts: list[AccountFacts], as_of: datetim
     phrases = sql_prefilter_phrases()
     notices: dict[int, PostFacts] = {}
     for chunk in _chunks(candidates):
-        query = select(Post).where(
+        query = select(*POST_FACTS).where(
             tuple_(Post.account_id, Post.published_at).in_(chunk),
             or_(*[Post.text.contains(p) for p in phrases], *[Post.title.contains(p) for p in phrases]),
         )
-        for post in session.scalars(query):
-            if find_stop_notice(post.title, post.text or ""):
-                notices[post.account_id] = _post_facts(post)
+        for row in session.execute(query):
+            post = _post_facts(row)
+            if find_stop_notice(post.title, post.text):
+                notices[post.account_id] = post
     return notices
 
 
@@ -101,22 +107,21 @@ def _waiting_messages(session: Session, account_ids: set[int] | None, as_of: dat
         Interaction.received_at <= as_of - timedelta(days=limits.reply_working_days),
         or_(Interaction.replied_at.is_(None), Interaction.replied_at > as_of),
     )
-    if account_ids is None:
-        rows = session.execute(query)
-    else:
-        rows = (row for chunk in _chunks(sorted(account_ids)) for row in session.execute(query.where(Interaction.account_id.in_(chunk))))
-    return [MessageFacts(*row[:5], row[5] or "") for row in rows]
+    conditions = [true()] if account_ids is None else rows_of(Interaction.account_id, account_ids)
+    rows = (row for condition in conditions for row in session.execute(query.where(condition)))
+    return [MessageFacts(*row[:5], row[5] or "") for row in rows if account_ids is None or row[1] in account_ids]
 
 
 def _recent_posts(session: Session, inspection: Inspection) -> dict[int, list[PostFacts]]:
     """Posts in the content window of accounts that share a unit and platform with another."""
-    ids = sorted({a.id for accounts in redundant_groups(inspection).values() for a in accounts})
+    ids = {a.id for accounts in redundant_groups(inspection).values() for a in accounts}
     since = inspection.as_of - timedelta(days=inspection.thresholds.content_window_days)
     posts: dict[int, list[PostFacts]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        query = select(Post).where(Post.account_id.in_(chunk), Post.published_at > since, Post.published_at <= inspection.as_of)
-        for post in session.scalars(query):
-            posts[post.account_id].append(_post_facts(post))
+    for condition in rows_of(Post.account_id, ids):
+        query = select(*POST_FACTS).where(condition, Post.published_at > since, Post.published_at <= inspection.as_of)
+        for row in session.execute(query):
+            if row.account_id in ids:
+                posts[row.account_id].append(_post_facts(row))
     return posts
 
 
@@ -163,7 +168,7 @@ def build_inspection(
     inspection.waiting_messages = _waiting_messages(session, None if covered is None else {a.id for a in judged}, as_of, thresholds)
     inspection.recent_posts = _recent_posts(session, inspection)
     if classifier is not None:
-        inspection.classified_posts = classified_posts(
+        inspection.window_posts, inspection.classified_posts = classified_posts(
             session=session, store=classifier, threshold=classifier_threshold, account_ids=[a.id for a in judged],
             since=as_of - timedelta(days=thresholds.content_window_days), until=as_of,
         )  # fmt: skip

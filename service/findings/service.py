@@ -105,11 +105,9 @@ def known_findings(*, session: Session, where) -> list[Known]:
     """The findings matching `where` (a condition on Finding), with their accounts."""
     rows = session.execute(select(*_KNOWN_COLUMNS).where(where)).all()
     links: dict[int, list[int]] = {}
-    ids = [row.id for row in rows]
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        query = select(FindingAccount.finding_id, FindingAccount.account_id).where(FindingAccount.finding_id.in_(ids[start : start + LOOKUP_CHUNK]))
-        for finding_id, account_id in session.execute(query):
-            links.setdefault(finding_id, []).append(account_id)
+    query = select(FindingAccount.finding_id, FindingAccount.account_id).join(Finding, Finding.id == FindingAccount.finding_id).where(where)
+    for finding_id, account_id in session.execute(query):
+        links.setdefault(finding_id, []).append(account_id)
     return [Known(*row, account_ids=tuple(sorted(links.get(row.id, ())))) for row in rows]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal
 from service.errors import Problem
 from service.registry.codes import normalize_credit_code, normalize_region_code
-from service.registry.models import Account, AccountStatus, Level, Platform, Unit
+from service.registry.models import Account, AccountStatus, Level, Unit
 from service.registry.schemas import ImportResult, Source
 
 Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all)

@@ -48,6 +48,14 @@ def test_one_off_topic_post_among_many_is_a_low_finding_listing_it_with_score_an
     assert "1 条" in found.title and "蓟州发布" in found.title
 
 
+def test_the_share_counts_every_judged_post_of_the_window_though_on_topic_ones_come_only_as_a_count():
+    inspection = Inspection(as_of=AS_OF, thresholds=Thresholds(), accounts=[account()],
+                            classified_posts={1: [post(1, "off_topic", 0.97)]}, window_posts={1: 40})  # fmt: skip
+    [found] = detect_off_topic_posts(inspection)
+    assert found.evidence["posts_in_window"] == 40 and found.evidence["share"] == 0.025
+    assert found.graded_severity == Severity.low  # 1 of 40: a stray post, not a habit
+
+
 def test_a_post_under_the_score_threshold_does_not_count():
     assert inspect([post(1, "off_topic", 0.6), on(2)], off_topic_min_score=0.7) == []
     assert len(inspect([post(1, "off_topic", 0.6), on(2)], off_topic_min_score=0.55)) == 1

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from service import clock
 from service.activity.sources import SourceError
 from service.config import Settings
 from service.retry_after import retry_after_seconds

@@ -4,15 +4,17 @@ what the service can say about the model it uses."""
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, not_, null, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from service import clock
 from service.activity.models import Post
 from service.auth import Principal
+from service.db import rows_of
 from service.detection.classifier.corpus import OFF_TOPIC
 from service.detection.classifier.models import PostClassification, PostLabel
 from service.detection.classifier.store import ModelStore
@@ -92,68 +94,75 @@ def human_reason(label: str, labelled_by: str) -> dict:
 
 
 def classified_posts(
-    *, session: Session, store: ModelStore, threshold: float, account_ids: list[int], since: datetime, until: datetime
-) -> dict[int, list[ClassifiedPost]]:
-    """The posts of these accounts published in (since, until], each with its verdict. Posts the
-    current model has not judged since they were last written are classified now and stored.
+    *, session: Session, store: ModelStore, threshold: float, account_ids: Collection[int], since: datetime, until: datetime
+) -> tuple[dict[int, int], dict[int, list[ClassifiedPost]]]:
+    """For the posts of these accounts published in (since, until]: how many each account has
+    with a verdict, and those that are not simply on topic (the model says off topic, or an
+    editor labelled them), with their verdicts. Posts the current model has not judged since
+    they were last written are classified first, and their verdicts stored.
 
-    A whole registry's window is hundreds of thousands of posts, nearly all judged before and
-    on topic: those come without their text (only counted), and their verdict is fresh when it
-    was made by this model after the post was last written (ingest moves updated_at on an edit)."""
+    A whole registry's window is hundreds of thousands of posts, nearly all judged before and on
+    topic: the database counts those, and only the few others come back with their text. A
+    verdict is fresh when this model made it after the post was last written (ingest moves
+    updated_at on an edit)."""
     model = store.current()
     read_at = clock.now()  # a verdict is as fresh as the text it was given: stamped before reading
-    fresh = and_(
-        PostClassification.post_id.is_not(None),
-        PostClassification.model_version == model.version,
-        PostClassification.classified_at >= Post.updated_at,
-    )
-    needs_text = or_(not_(fresh), PostClassification.label == OFF_TOPIC, PostLabel.label.is_not(None))
-    columns = (
-        Post.id, Post.account_id, Post.external_id, Post.published_at, Post.url,
-        case((needs_text, Post.title), else_=null()), case((needs_text, Post.text), else_=null()),
-        case((fresh, True), else_=False),
-        PostClassification.label, PostClassification.score,
-        # reasons only where they can reach evidence
-        case((PostClassification.label == OFF_TOPIC, PostClassification.reasons), else_=null()),
-        PostLabel.label, PostLabel.labelled_by,
-    )  # plain columns, not entities
-    found: list[tuple[PostFacts, dict | None, tuple[str, str] | None]] = []
-    stale: list[tuple[int, str]] = []  # (index in found, text)
-    for start in range(0, len(account_ids), CHUNK):
-        query = (
-            select(*columns)
+    fresh = and_(PostClassification.model_version == model.version, PostClassification.classified_at >= Post.updated_at)
+    wanted = set(account_ids)
+    in_window = [and_(condition, Post.published_at > since, Post.published_at <= until) for condition in rows_of(Post.account_id, wanted)]
+
+    rows: list[dict] = []
+    for condition in in_window:
+        stale = (
+            select(Post.id, Post.account_id, Post.title, Post.text)
+            .outerjoin(PostClassification, PostClassification.post_id == Post.id)
+            .where(condition, or_(PostClassification.post_id.is_(None), not_(fresh)))
+        )
+        texts = [(post_id, wording) for post_id, account_id, title, text in session.execute(stale)
+                 if account_id in wanted and (wording := post_text(title, text))]  # fmt: skip
+        for start in range(0, len(texts), BATCH):
+            batch = texts[start : start + BATCH]
+            verdicts = model.classify([wording for _, wording in batch], threshold=threshold, explain_on_topic=False)
+            rows.extend(
+                {"post_id": post_id, "label": v.label, "score": v.score, "reasons": v.reasons, "model_version": model.version,
+                 "text_digest": digest(wording), "classified_at": read_at}
+                for (post_id, wording), v in zip(batch, verdicts, strict=True)
+            )  # fmt: skip
+    _store_verdicts(session, rows)
+
+    judged = or_(PostClassification.post_id.is_not(None), PostLabel.post_id.is_not(None))
+    counts: dict[int, int] = {}
+    questioned: dict[int, list[ClassifiedPost]] = defaultdict(list)
+    for condition in in_window:
+        count = (
+            select(Post.account_id, func.count())
             .outerjoin(PostClassification, PostClassification.post_id == Post.id)
             .outerjoin(PostLabel, PostLabel.post_id == Post.id)
-            .where(Post.account_id.in_(account_ids[start : start + CHUNK]), Post.published_at > since, Post.published_at <= until)
+            .where(condition, judged)
+            .group_by(Post.account_id)
         )
-        for post_id, account_id, external_id, published_at, url, title, text, is_fresh, label, score, reasons, human, labelled_by in session.execute(query):
-            facts = PostFacts(post_id, account_id, external_id, published_at, title, text or "", url)
-            verdict = {"label": label, "score": score, "reasons": reasons or [], "model_version": model.version} if is_fresh else None
-            if verdict is None and (wording := post_text(title, text)):
-                stale.append((len(found), wording))
-            found.append((facts, verdict, (human, labelled_by) if human else None))
-    rows = []
-    for start in range(0, len(stale), BATCH):
-        batch = stale[start : start + BATCH]
-        verdicts = model.classify([wording for _, wording in batch], threshold=threshold, explain_on_topic=False)
-        for (i, wording), verdict in zip(batch, verdicts, strict=True):
-            facts, _, human = found[i]
-            stored = {"label": verdict.label, "score": verdict.score, "reasons": verdict.reasons, "model_version": model.version}
-            found[i] = (facts, stored, human)
-            rows.append({"post_id": facts.id, **stored, "text_digest": digest(wording), "classified_at": read_at})
-    _store_verdicts(session, rows)
-    by_account: dict[int, list[ClassifiedPost]] = defaultdict(list)
-    for facts, verdict, human in found:
-        if human is not None:
-            label, labelled_by = human
-            reasons = [human_reason(label, labelled_by), *((verdict or {}).get("reasons") or [])[:2]]
-            score = 1.0 if label == OFF_TOPIC else 0.0
-            by_account[facts.account_id].append(ClassifiedPost(facts, label, score, reasons, (verdict or {}).get("model_version"), by_human=True))
-        elif verdict is not None:
-            by_account[facts.account_id].append(
-                ClassifiedPost(facts, verdict["label"], verdict["score"], verdict["reasons"], verdict["model_version"])
+        counts.update((account_id, n) for account_id, n in session.execute(count) if account_id in wanted)
+        others = (
+            select(
+                Post.id, Post.account_id, Post.external_id, Post.published_at, Post.title, Post.text, Post.url,
+                PostClassification.label, PostClassification.score, PostClassification.reasons, PostClassification.model_version,
+                PostLabel.label, PostLabel.labelled_by,
             )
-    return dict(by_account)
+            .outerjoin(PostClassification, PostClassification.post_id == Post.id)
+            .outerjoin(PostLabel, PostLabel.post_id == Post.id)
+            .where(condition, or_(PostClassification.label == OFF_TOPIC, PostLabel.post_id.is_not(None)))
+        )  # fmt: skip
+        for post_id, account_id, external_id, published_at, title, text, url, label, score, reasons, version, human, labelled_by in session.execute(others):
+            if account_id not in wanted:
+                continue
+            facts = PostFacts(post_id, account_id, external_id, published_at, title, text or "", url)
+            model_reasons = (reasons or []) if label == OFF_TOPIC else []
+            if human is not None:
+                reasons = [human_reason(human, labelled_by), *model_reasons[:2]]
+                questioned[account_id].append(ClassifiedPost(facts, human, 1.0 if human == OFF_TOPIC else 0.0, reasons, version, by_human=True))
+            else:
+                questioned[account_id].append(ClassifiedPost(facts, label, score, model_reasons, version))
+    return counts, dict(questioned)
 
 
 def _post_in_scope(session: Session, post_id: int, scope: Principal) -> Post:
