@@ -31,6 +31,15 @@ def redundant_groups(inspection: Inspection) -> dict[tuple[int, str], list[Accou
     return {key: sorted(accounts, key=lambda a: a.id) for key, accounts in groups.items() if len(accounts) > 1}
 
 
+def content_groups(inspection: Inspection) -> dict[tuple[int, str], list[AccountFacts]]:
+    """The groups whose posts are compared: all, or in an incremental run those with a changed
+    account (comparing is the costly part, and the others' posts have not changed)."""
+    groups = redundant_groups(inspection)
+    if inspection.focus is None:
+        return groups
+    return {key: accounts for key, accounts in groups.items() if any(a.id in inspection.focus for a in accounts)}
+
+
 def _group_detection(rule_code: str, unit_group: int, platform: str, accounts: list[AccountFacts], title: str, evidence: dict) -> Detection:
     return Detection(
         rule=RULES[rule_code],
@@ -102,7 +111,7 @@ def near_identical_pairs(posts: list[PostFacts], similarity: float) -> list[tupl
 
 def detect_near_identical_content(inspection: Inspection) -> Iterator[Detection]:
     limits = inspection.thresholds
-    for (unit_group, platform), accounts in sorted(redundant_groups(inspection).items()):
+    for (unit_group, platform), accounts in sorted(content_groups(inspection).items()):
         posts = [p for a in accounts for p in inspection.recent_posts.get(a.id, [])]
         by_pair: dict[tuple[int, int], list[tuple[PostFacts, PostFacts, float]]] = defaultdict(list)
         for left, right, score in near_identical_pairs(posts, limits.near_identical_similarity):

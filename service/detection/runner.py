@@ -15,7 +15,7 @@ from service.db import rows_of
 from service.detection.classifier.service import classified_posts
 from service.detection.classifier.store import ModelStore, store_for
 from service.detection.detectors import detect
-from service.detection.duplicate import redundant_groups
+from service.detection.duplicate import content_groups
 from service.detection.facts import AccountFacts, DiscoveryFacts, Inspection, MessageFacts, PostFacts, Thresholds
 from service.detection.models import DetectionRun
 from service.detection.stop_notice import find_stop_notice, sql_prefilter_phrases
@@ -113,8 +113,8 @@ def _waiting_messages(session: Session, account_ids: set[int] | None, as_of: dat
 
 
 def _recent_posts(session: Session, inspection: Inspection) -> dict[int, list[PostFacts]]:
-    """Posts in the content window of accounts that share a unit and platform with another."""
-    ids = {a.id for accounts in redundant_groups(inspection).values() for a in accounts}
+    """Posts in the content window of accounts whose content is compared with another's of their unit and platform."""
+    ids = {a.id for accounts in content_groups(inspection).values() for a in accounts}
     since = inspection.as_of - timedelta(days=inspection.thresholds.content_window_days)
     posts: dict[int, list[PostFacts]] = defaultdict(list)
     for condition in rows_of(Post.account_id, ids):
@@ -146,10 +146,13 @@ def build_inspection(
     classifier_threshold: float = 0.5,
 ) -> tuple[Inspection, set[int] | None]:
     covered, groups, units = _covered_units(session, region_code=region_code, unit_id=unit_id, account_ids=account_ids)
-    registry = list(session.execute(select(
+    sees_discoveries = unit_id is None and account_ids is None  # and so matches them against the whole registry
+    columns = (
         Account.id, Account.name, Account.platform, Account.handle, Account.status, Account.filed, Account.level,
         Account.unit_id, Account.opened_at, Account.created_at, Account.last_post_at,
-    )))  # fmt: skip
+    )  # fmt: skip
+    conditions = [true()] if covered is None or sees_discoveries else rows_of(Account.unit_id, covered)
+    registry = [row for condition in conditions for row in session.execute(select(*columns).where(condition))]
     inspected = [a for a in registry if a.status != AccountStatus.closed and (covered is None or a.unit_id in covered)]
     last_posts = _last_posts(session, inspected, as_of)
     accounts = [
@@ -172,7 +175,7 @@ def build_inspection(
             session=session, store=classifier, threshold=classifier_threshold, account_ids=[a.id for a in judged],
             since=as_of - timedelta(days=thresholds.content_window_days), until=as_of,
         )  # fmt: skip
-    if unit_id is None and account_ids is None:
+    if sees_discoveries:
         # Discoveries belong to no unit: only runs over the whole registry or a region see them.
         inspection.discoveries = _discoveries(session, region_code, as_of)
         names: dict[str, list[tuple[str, int]]] = defaultdict(list)
@@ -189,8 +192,15 @@ def _subject_account(finding: findings.Known) -> int | None:
     return int(subject) if kind == "account" else None
 
 
+def _subject_group(finding: findings.Known) -> tuple[int, str] | None:
+    # a unit's platform: "<problem>:unit:<unit group>:<platform>"
+    parts = finding.fingerprint.rsplit(":", 3)
+    return (int(parts[2]), parts[3]) if len(parts) == 4 and parts[1] == "unit" else None
+
+
 def _findings_in_scope(
-    session: Session, covered: set[int] | None, region_code: str | None, sees_discoveries: bool, focus: frozenset[int] | None = None
+    session: Session, covered: set[int] | None, region_code: str | None, sees_discoveries: bool, focus: frozenset[int] | None = None,
+    compared: set[tuple[int, str]] | None = None,
 ) -> list[findings.Known]:
     """The unresolved findings this run could see again: those it does not see are resolved."""
     unresolved = Finding.status != FindingStatus.resolved
@@ -206,6 +216,8 @@ def _findings_in_scope(
             return sees_discoveries and (region_code is None or bool(finding.region_code and region_covers(region_code, finding.region_code)))
         if finding.unit_id is None or (covered is not None and finding.unit_id not in covered):
             return False
+        if finding.rule == "duplicate.near_identical_content" and compared is not None:
+            return _subject_group(finding) in compared
         account = _subject_account(finding)
         return focus is None or account is None or account in focus
 
@@ -241,7 +253,10 @@ def run_detection(
         classifier=store_for(settings), classifier_threshold=settings.classifier_threshold,
     )  # fmt: skip
     detections = detect(inspection)
-    in_scope = _findings_in_scope(session, covered, region_code, sees_discoveries=unit_id is None and account_ids is None, focus=inspection.focus)
+    in_scope = _findings_in_scope(
+        session, covered, region_code, sees_discoveries=unit_id is None and account_ids is None, focus=inspection.focus,
+        compared=set(content_groups(inspection)) if inspection.focus is not None else None,
+    )  # fmt: skip
     transitions = findings.reconcile(session=session, detections=detections, in_scope=in_scope, as_of=as_of, run_id=run.id)
     snapshots.record_run_findings(session=session, run_id=run.id)  # what held at as_of, for reports
     run.accounts_checked = len(inspection.judged_accounts())

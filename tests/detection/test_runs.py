@@ -309,3 +309,29 @@ def test_an_incremental_run_judges_the_changed_account_and_its_units_accounts_to
     assert {f["status"] for f in findings(client, account_id=sibling["id"], type="dormant")} == {"open"}
     assert client.patch(f"/v1/accounts/{sibling['id']}", json={"status": "closed"}).status_code == 200
     assert run(client, as_of=None, incremental=True)["transitions"] == {"resolved": 2}  # its silence, the duplicate
+
+
+def test_an_incremental_run_compares_content_only_where_an_account_changed_and_leaves_the_other_platform_alone(client, session, tianjin):
+    texts = [
+        "县政府召开常务会议，研究部署防汛抗旱和安全生产工作，要求各部门压实责任、加强值守。",
+        "市场监管局开展校园周边食品安全专项检查，共检查经营主体一百二十家，责令整改八家。",
+        "人社局发布高校毕业生就业补贴申领指南，符合条件的企业可在线提交材料，十个工作日内审核。",
+        "交通运输局提醒：国庆期间高速公路免费通行，请合理安排出行时间，注意行车安全。",
+    ]
+    recent = [(datetime.now(SHANGHAI) - timedelta(days=d)).isoformat() for d in (1, 2, 3, 4)]
+    pairs = {}
+    for platform in ("wechat", "weibo"):
+        pair = [account(client, tianjin["id"], f"tj_{platform}_{k}", platform=platform, name=f"天津三农{platform}{k}") for k in (1, 2)]
+        for k, a in enumerate(pair):
+            push(client, a["id"], [post(f"{platform}{k}-{i}", when, text) for i, (when, text) in enumerate(zip(recent, texts))])
+        pairs[platform] = pair
+    first = run(client, as_of=None)
+    assert first["counts"]["by_rule"]["duplicate.near_identical_content"] == 2
+    backdate(session, hours=1)
+    # one WeChat account stops copying: its posts are edited into its own
+    wechat = pairs["wechat"][0]
+    push(client, wechat["id"], [post(f"wechat0-{i}", when, f"天津三农微信第{i}期原创：{'农业农村工作动态' * 3}{i}") for i, when in enumerate(recent)])
+    result = run(client, as_of=None, incremental=True)
+    assert result["accounts_checked"] == 1 and result["counts"]["by_rule"].get("duplicate.near_identical_content") is None
+    near = {f["platform"]: f["status"] for f in findings(client, rule="duplicate.near_identical_content")}
+    assert near == {"wechat": "resolved", "weibo": "open"}  # the Weibo pair was not compared, and not resolved for that
