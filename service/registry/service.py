@@ -2,7 +2,7 @@
 change); None means unrestricted, as for the CLI."""
 from collections import defaultdict
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from service import clock
@@ -210,8 +210,13 @@ def update_account(*, session: Session, account_id: int, data: AccountUpdate, sc
 
 
 def delete_account(*, session: Session, account_id: int, scope: Principal | None) -> None:
+    from service.activity.models import Post
+    from service.detection.classifier.models import PostClassification  # the classifier imports the registry
+
     account = get_account(session=session, account_id=account_id, scope=scope)
-    session.delete(account)  # its posts and interactions go with it (ON DELETE CASCADE)
+    # its posts and interactions go with it (ON DELETE CASCADE); their verdicts have no key to cascade by
+    session.execute(delete(PostClassification).where(PostClassification.post_id.in_(select(Post.id).where(Post.account_id == account.id))))
+    session.delete(account)
     session.flush()
 
 

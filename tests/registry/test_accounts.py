@@ -135,3 +135,26 @@ def test_a_wrongly_entered_account_is_deleted_with_its_activity(client, youxi):
     assert client.delete(f"/v1/accounts/{account['id']}").status_code == 204
     assert client.get(f"/v1/accounts/{account['id']}").status_code == 404
     assert client.delete(f"/v1/accounts/{account['id']}").status_code == 404
+
+
+def test_deleting_an_account_removes_its_posts_verdicts_and_no_one_elses(client, youxi, db):
+    from sqlalchemy import func, select
+
+    from service.activity.models import Post
+    from service.db import make_sessionmaker
+    from service.detection.classifier.models import PostClassification
+
+    kept, mistake = (factories.account(client, youxi["id"], handle) for handle in ("kept", "mistake"))
+    for account in (kept, mistake):
+        posts = [{"external_id": "p1", "published_at": "2020-06-20T10:00:00", "text": "县政府召开常务会议，研究部署防汛工作。"}]
+        assert client.post(f"/v1/accounts/{account['id']}/activity", json={"posts": posts}).status_code == 200
+    client.post("/v1/detection/runs", json={"as_of": "2020-06-30T23:59:59+08:00"})  # classifies both posts
+
+    def verdict_owners() -> tuple[list[int], int]:  # the owners of verdicts with a post, and all verdicts
+        with make_sessionmaker(db)() as session:
+            query = select(Post.account_id).join(PostClassification, PostClassification.post_id == Post.id)
+            return sorted(session.scalars(query)), session.scalar(select(func.count()).select_from(PostClassification))
+
+    assert verdict_owners() == (sorted([kept["id"], mistake["id"]]), 2)
+    assert client.delete(f"/v1/accounts/{mistake['id']}").status_code == 204
+    assert verdict_owners() == ([kept["id"]], 1)  # no verdict left behind without its post

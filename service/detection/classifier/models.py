@@ -14,7 +14,9 @@ class PostClassification(Base):
     __tablename__ = "post_classifications"
     __table_args__ = (CheckConstraint("label IN ('on_topic', 'off_topic')", name="label"),)
 
-    post_id: Mapped[int] = mapped_column(BigId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: checking one per verdict cost more than storing it (migration 0007); the
+    # verdicts of deleted posts are removed with them (registry.service.delete_account).
+    post_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     label: Mapped[str] = mapped_column(String(20))
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON, default=list)
