@@ -1,5 +1,7 @@
 """Engine, sessions and the declarative base shared by every domain package."""
+import threading
 from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +62,16 @@ def rows_of(column, ids: Collection[int]) -> list[ColumnElement[bool]]:
         return [true()]
     ordered = sorted(ids)
     return [column.in_(ordered[start : start + ID_CHUNK]) for start in range(0, len(ordered), ID_CHUNK)]
+
+
+# SQLite allows one writer, and a transaction that read before another committed cannot then
+# write (it fails at once, whatever the busy timeout): the claims and saves of one process's
+# worker threads (poller, webhook dispatcher) take turns. PostgreSQL needs no such thing.
+_sqlite_writer = threading.Lock()
+
+
+def writing(session: Session) -> AbstractContextManager:
+    return _sqlite_writer if session.get_bind().dialect.name == "sqlite" else nullcontext()
 
 
 # Integer on SQLite so that the primary key is its ROWID and autoincrements.

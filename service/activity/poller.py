@@ -10,10 +10,8 @@ that saves them in batches (in a worker thread), so the network and the database
 loses the others' posts. Detection runs afterwards, for the changed accounts only, and its
 failure never loses polled data (the poll is committed first)."""
 import asyncio
-import contextlib
 import logging
 import random
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +28,7 @@ from service.activity.schemas import PollRunResult
 from service.activity.sources import Fetched, Previous, SourceError, fetcher_for
 from service.activity.sources.http import Fetcher
 from service.config import Settings
+from service.db import writing
 from service.registry.codes import region_prefix
 from service.registry.models import Account, AccountStatus, Unit
 from service.scheduler import REPLICA
@@ -37,16 +36,6 @@ from service.scheduler import REPLICA
 log = logging.getLogger("service.activity.poller")
 
 Progress = Callable[[int, int], None]
-
-# SQLite allows one writer, and a transaction that read before another committed cannot then
-# write (it fails at once, whatever the busy timeout): claims and saves of this process take
-# turns. PostgreSQL needs no such thing.
-_sqlite_writer = threading.Lock()
-
-
-def _writing(session: Session):
-    return _sqlite_writer if session.get_bind().dialect.name == "sqlite" else contextlib.nullcontext()
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -309,17 +298,17 @@ async def run_pass(
     started = clock.now()
 
     def prepare() -> int:
-        with sessionmaker() as session, _writing(session):
+        with sessionmaker() as session, writing(session):
             ensure_schedule(session=session, now=started)
             session.commit()
             return count_due(session=session, started=started, force=force, region_code=region_code)
 
     def claim() -> list[Claim]:
-        with sessionmaker() as session, _writing(session):
+        with sessionmaker() as session, writing(session):
             return claim_batch(session=session, settings=settings, started=started, force=force, region_code=region_code, holder=holder)
 
     def record(outcomes: list[Outcome]) -> BatchResult:
-        with sessionmaker() as session, _writing(session):
+        with sessionmaker() as session, writing(session):
             return record_outcomes(session=session, settings=settings, outcomes=outcomes, holder=holder)
 
     summary = PollRunResult()

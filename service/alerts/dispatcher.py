@@ -24,6 +24,7 @@ from service import clock
 from service.alerts import outbox, signing, targets
 from service.alerts.models import Attempt, Delivery, DeliveryStatus, DisabledReason, EventType, Subscription, WebhookEvent
 from service.config import Settings
+from service.db import writing
 from service.retry_after import retry_after_seconds
 from service.scheduler import REPLICA
 
@@ -354,18 +355,15 @@ class Dispatcher:
 
     def _claim(self) -> list[Claimed]:
         now = clock.now()
-        with self.sessionmaker() as session:
+        with self.sessionmaker() as session, writing(session):
             assemble_digests(session=session, settings=self.settings, now=now)
             return claim(session=session, settings=self.settings, box=self.box, now=now, holder=self.holder)
 
     def _record(self, outcomes: list[Outcome]) -> None:
-        with self.sessionmaker() as session:
+        with self.sessionmaker() as session, writing(session):
             record(session=session, settings=self.settings, outcomes=outcomes, holder=self.holder)
 
-    async def run_once(self, clients: list[httpx.AsyncClient]) -> int:
-        claimed = await asyncio.to_thread(self._claim)
-        if not claimed:
-            return 0
+    async def _send(self, clients: list[httpx.AsyncClient], claimed: list[Claimed]) -> list[Outcome]:
         queue = list(reversed(claimed))
         outcomes: list[Outcome] = []
 
@@ -375,20 +373,42 @@ class Dispatcher:
                 outcomes.append(await send(client=client, claimed=item, allowed=self.allowed, settings=self.settings))
 
         await asyncio.gather(*(worker(client) for client in clients[: len(claimed)]))
+        return outcomes
+
+    async def run_once(self, clients: list[httpx.AsyncClient]) -> int:
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return 0
+        outcomes = await self._send(clients, claimed)
         await asyncio.to_thread(self._record, outcomes)
         return len(outcomes)
 
     async def drain(self, *, max_batches: int | None = None) -> int:
+        """Send batches until nothing is due. A batch is recorded while the next one is claimed and
+        sent: the database and the network work at once (the next claim skips the batch being
+        recorded, which is still leased). Nothing sent is lost if recording fails or the process
+        dies: the lease runs out and the delivery is sent again under the same webhook-id."""
         sent = 0
         batches = 0
+        recording: asyncio.Task | None = None
         clients = [self.client() for _ in range(self.settings.webhook_concurrency)]
         try:
             while max_batches is None or batches < max_batches:
-                count = await self.run_once(clients)
-                if count == 0:
-                    break
-                sent += count
+                claimed = await asyncio.to_thread(self._claim)
+                if not claimed:
+                    if recording is None:
+                        break
+                    await recording  # what it records may be due again at once (the first retry is immediate)
+                    recording = None
+                    continue
+                outcomes = await self._send(clients, claimed)
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(asyncio.to_thread(self._record, outcomes))
+                sent += len(outcomes)
                 batches += 1
         finally:
+            if recording is not None:
+                await recording
             await asyncio.gather(*(client.aclose() for client in clients))
         return sent
