@@ -23,13 +23,18 @@ EVIDENCE_PAIRS = 10
 _NOISE = re.compile(r"[\s\W_]+")
 
 
-def redundant_groups(inspection: Inspection) -> dict[tuple[int, str], list[AccountFacts]]:
-    """(unit, platform) → its active accounts, where there are more than one."""
+def _redundant_groups(accounts: list[AccountFacts]) -> dict[tuple[int, str], list[AccountFacts]]:
     groups: dict[tuple[int, str], list[AccountFacts]] = defaultdict(list)
-    for account in inspection.accounts:
+    for account in accounts:
         if account.status == AccountStatus.active:
             groups[(account.unit_group, account.platform)].append(account)
     return {key: sorted(accounts, key=lambda a: a.id) for key, accounts in groups.items() if len(accounts) > 1}
+
+
+def redundant_groups(inspection: Inspection) -> dict[tuple[int, str], list[AccountFacts]]:
+    """(unit, platform) → its active accounts, where there are more than one. Worked out once per
+    inspection: two rules and the runner's loading ask for it."""
+    return inspection.derived("redundant_groups", lambda: _redundant_groups(inspection.accounts))
 
 
 def content_groups(inspection: Inspection) -> dict[tuple[int, str], list[AccountFacts]]:

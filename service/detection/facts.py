@@ -1,10 +1,14 @@
 """The plain data detectors read and the detections they return: no database, no HTTP."""
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from service.config import Settings
 from service.detection.rules import Rule
 from service.findings.models import Severity
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,17 @@ class Inspection:
     # accounts, and sees the rest of their units only for the rules about a unit's accounts together.
     focus: frozenset[int] | None = None
 
+    # what detectors work out from these facts and share, by name (see derived)
+    _derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
     def judged_accounts(self) -> list[AccountFacts]:
         return self.accounts if self.focus is None else [a for a in self.accounts if a.id in self.focus]
+
+    def derived(self, name: str, work: Callable[[], T]) -> T:
+        """`work()`, done once per inspection (the facts do not change once loaded)."""
+        if name not in self._derived:
+            self._derived[name] = work()
+        return self._derived[name]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

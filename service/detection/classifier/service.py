@@ -82,7 +82,8 @@ def _copy_verdicts(session: Session, rows: list[dict]) -> None:
         cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS verdicts_in (LIKE post_classifications) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY verdicts_in ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([json.dumps(row["reasons"], ensure_ascii=False) if c == "reasons" else row[c] for c in _VERDICT_COLUMNS])
+                reasons = json.dumps(row["reasons"], ensure_ascii=False) if row["reasons"] else "[]"  # on-topic ones have none
+                copy.write_row([reasons if c == "reasons" else row[c] for c in _VERDICT_COLUMNS])
         replaced = ", ".join(f"{c} = excluded.{c}" for c in _VERDICT_COLUMNS[1:])
         cursor.execute(f"INSERT INTO post_classifications ({columns}) SELECT {columns} FROM verdicts_in ON CONFLICT (post_id) DO UPDATE SET {replaced}")
         cursor.execute("DELETE FROM verdicts_in")  # a second call in the same transaction starts empty
