@@ -233,8 +233,7 @@ def _open(session: Session, detections: list[Detection], *, as_of: datetime, run
     if outbox.listens_for_findings(session=session):
         # the payload is the finding as the API reads it: a transient Finding, never added to the session
         for detection, row in zip(detections, rows, strict=True):
-            values = {k: v for k, v in row.items()}
-            finding = Finding(id=ids[row["fingerprint"]], **values, resolved_at=None,
+            finding = Finding(id=ids[row["fingerprint"]], **row, resolved_at=None,
                               accounts=[FindingAccount(account_id=a) for a in sorted(set(detection.account_ids))])  # fmt: skip
             outbox.enqueue_finding_event(session=session, finding=finding, action="opened")
 
