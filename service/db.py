@@ -48,8 +48,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # Above this many ids one pass over a table costs less than their index lookups, chunk by chunk
-# (measured: the 30-day window of 100,000 accounts, 282,000 of 4 million posts, 1.1 s scanned
-# against 11 s in chunks of 500 accounts on PostgreSQL).
+# (measured on PostgreSQL, the 30-day window of 100,000 accounts, 282,000 of 4 million posts:
+# 1.1 s in one pass; 56 ms for one chunk of 500 accounts, so about 11 s for all 195 chunks).
 SCAN_FROM_IDS = 10_000
 ID_CHUNK = 500
 

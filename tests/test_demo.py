@@ -1,6 +1,7 @@
 """The demo reproduces the 2020 bulletins (DOMAIN.md): after loading it, the findings API
 names every criticised account for its problem, and none of the praised ones."""
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -123,3 +124,14 @@ def test_a_run_that_scans_whole_tables_sees_exactly_what_a_run_in_chunks_saw(cli
     assert again["counts"] == first["counts"] and again["accounts_checked"] == first["accounts_checked"]
     assert set(again["transitions"]) == {"unchanged"}
     assert again["counts"]["by_type"].keys() >= {"dormant", "duplicate", "unresponsive", "off_topic", "unregistered"}
+
+    # a run over one region (its findings loaded by unit) and a replay of an earlier time point
+    # (every account's latest post looked up again) count the same either way
+    earlier = (datetime.fromisoformat(first["as_of"]) - timedelta(days=20)).isoformat()
+    for body in ({"as_of": first["as_of"], "region_code": "120000"}, {"as_of": earlier}):
+        scanned = client.post("/v1/detection/runs", json=body).json()
+        monkeypatch.setattr(db, "SCAN_FROM_IDS", 10_000)
+        chunked = client.post("/v1/detection/runs", json=body).json()
+        monkeypatch.setattr(db, "SCAN_FROM_IDS", 1)
+        assert scanned["counts"] == chunked["counts"] and scanned["accounts_checked"] == chunked["accounts_checked"]
+        assert scanned["counts"]["by_rule"] and set(chunked["transitions"]) == {"unchanged"}

@@ -47,10 +47,9 @@ def _covered_units(session: Session, *, region_code: str | None, unit_id: int | 
     if unit_id is not None:
         scoped &= {unit_id}
     if account_ids is not None:
-        owners = set()
-        for chunk in _chunks(account_ids):
-            owners.update(session.scalars(select(Account.unit_id).where(Account.id.in_(chunk))))
-        scoped &= owners
+        wanted = set(account_ids)
+        query = select(Account.id, Account.unit_id)
+        scoped &= {unit for condition in rows_of(Account.id, wanted) for account, unit in session.execute(query.where(condition)) if account in wanted}
     wanted_groups = {groups[u] for u in scoped}
     return {u for u, g in groups.items() if g in wanted_groups}, groups, {u.id: u for u in units}
 
@@ -59,14 +58,10 @@ def _last_posts(session: Session, accounts: list, as_of: datetime) -> dict[int, 
     """Each account's latest post at or before as_of. The stored last_post_at answers for
     every account that has not posted since; only the others are asked of the posts."""
     latest = {a.id: a.last_post_at for a in accounts if a.last_post_at is not None and a.last_post_at <= as_of}
-    later = [a.id for a in accounts if a.last_post_at is not None and a.last_post_at > as_of]
-    for chunk in _chunks(later):
-        query = (
-            select(Post.account_id, func.max(Post.published_at))
-            .where(Post.account_id.in_(chunk), Post.published_at <= as_of)
-            .group_by(Post.account_id)
-        )
-        latest.update(session.execute(query).all())
+    later = {a.id for a in accounts if a.last_post_at is not None and a.last_post_at > as_of}  # all of them, replaying a past time point
+    for condition in rows_of(Post.account_id, later):
+        query = select(Post.account_id, func.max(Post.published_at)).where(condition, Post.published_at <= as_of).group_by(Post.account_id)
+        latest.update((account, last) for account, last in session.execute(query) if account in later)
     return latest
 
 
@@ -207,7 +202,10 @@ def _findings_in_scope(
     if covered is None:
         candidates = findings.known_findings(session=session, where=unresolved)
     else:
-        candidates = [k for chunk in _chunks(sorted(covered)) for k in findings.known_findings(session=session, where=unresolved & Finding.unit_id.in_(chunk))]
+        candidates = [
+            k for condition in rows_of(Finding.unit_id, covered)
+            for k in findings.known_findings(session=session, where=unresolved & condition) if k.unit_id in covered
+        ]  # fmt: skip
         if sees_discoveries:
             candidates += findings.known_findings(session=session, where=unresolved & (Finding.rule == "unregistered.discovered"))
 
