@@ -68,12 +68,13 @@ def claim_job(*, session: Session, name: str, ttl: timedelta, due: Callable[[Job
     return claimed == 1
 
 
-def finish_job(*, session: Session, name: str, holder: str = REPLICA) -> None:
-    """Release the lease and record the finish; a replica that lost its lease records nothing."""
+def finish_job(*, session: Session, name: str, holder: str = REPLICA, finished_at: datetime | None = None) -> None:
+    """Release the lease and record the finish; a replica that lost its lease records nothing.
+    `finished_at`: the clock the job judged itself due by, when that is not the wall clock."""
     session.execute(
         update(JobLease)
         .where(JobLease.name == name, JobLease.holder == holder)
-        .values(holder=None, leased_until=None, last_finished_at=clock.now())
+        .values(holder=None, leased_until=None, last_finished_at=finished_at or clock.now())
         .execution_options(synchronize_session=False)
     )
     session.commit()

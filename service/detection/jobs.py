@@ -27,7 +27,8 @@ def latest_scheduled_moment(now: datetime, daily_at: time) -> datetime:
 
 def run_daily_if_due(*, sessionmaker, settings: Settings, now: datetime | None = None) -> int | None:
     """Run the day's detection when it is due and this replica wins it; the run's id, or None."""
-    now = clock.as_aware(now) if now else clock.now()
+    given = clock.as_aware(now) if now else None
+    now = given or clock.now()
     scheduled = latest_scheduled_moment(now, settings.detection_daily_at)
 
     def due(lease: JobLease) -> bool:
@@ -44,7 +45,9 @@ def run_daily_if_due(*, sessionmaker, settings: Settings, now: datetime | None =
             log.exception("scheduled detection run failed")
             release_job(session=session, name=JOB)
             raise
-        finish_job(session=session, name=JOB)
+        # a tick on a given clock (a test's) records its finish on that clock: stamped with the
+        # wall clock, it could look later than that clock's next scheduled moment
+        finish_job(session=session, name=JOB, finished_at=given)
         return run.id
 
 
