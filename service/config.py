@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     poll_backoff_max_minutes: int = 24 * 60  # failing sources back off exponentially up to this
     poll_lease_seconds: int = 300  # a replica killed mid-pass frees its accounts after this
     poll_json_max_pages: int = 20  # pages of a JSON activity source read in one poll
+    # Passes of this many due accounts or more parse and save in a worker process of their own,
+    # so the fetch loop keeps a core (service/activity/worker.py); 0: always in the pass's process
+    poll_worker_from_accounts: int = 1000
     poll_user_agent: str = "zombiewatch/1.0 (government new-media supervision; feed poller)"
     webhook_allowed_networks: Annotated[list[str], NoDecode] = []
     # Webhook alerts (service/alerts): the Standard Webhooks retry schedule, seconds after the

@@ -5,10 +5,13 @@ accounts in batches: on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, then `le
 set and committed, so two replicas never take the same account, and a replica killed mid-pass
 leaves leases that expire and are taken over. On SQLite the same code runs single-node.
 
-Claiming, fetching and saving overlap: claims flow to fetch workers and outcomes to a recorder
-that saves them in batches (in a worker thread), so the network and the database work at once. Each account's result is saved in its own savepoint: one bad account never
-loses the others' posts. Detection runs afterwards, for the changed accounts only, and its
-failure never loses polled data (the poll is committed first)."""
+Claiming, fetching and saving overlap: claims flow to fetch tasks and outcomes to a recorder
+that parses and saves them in batches, so the network and the database work at once. The
+database side runs in a thread, or, in a large pass, in a worker process of its own
+(service/activity/worker.py), so that parsing and saving never slow the fetch loop. Each
+account's result is saved in its own savepoint when a batch fails: one bad account never loses
+the others' posts. Detection runs afterwards, for the changed accounts only, and its failure
+never loses polled data (the poll is committed first)."""
 import asyncio
 import logging
 import random
@@ -27,6 +30,7 @@ from service.activity.models import POLLED_KINDS, PollState
 from service.activity.schemas import PollRunResult
 from service.activity.sources import Fetched, Previous, SourceError, fetcher_for
 from service.activity.sources.http import Fetcher
+from service.activity.worker import Worker
 from service.config import Settings
 from service.db import writing
 from service.registry.codes import region_prefix
@@ -196,7 +200,7 @@ def record_outcomes(*, session: Session, settings: Settings, outcomes: Sequence[
             continue  # deleted while it was being polled
         if state.lease_holder not in (holder, None) and state.leased_until and state.leased_until > now:
             continue  # our lease ran out and another replica holds the account now: it records
-        mine.append(outcome)
+        mine.append(_parsed(outcome))
     errors = _save_activity(session, [o for o in mine if o.error is None], result)
 
     schedule_rows, health_rows = [], []
@@ -233,6 +237,20 @@ def record_outcomes(*, session: Session, settings: Settings, outcomes: Sequence[
         session.execute(update(Account), health_rows)
     session.commit()
     return result
+
+
+def _parsed(outcome: Outcome) -> Outcome:
+    """The outcome with its feed parsed; a feed that cannot be read is the account's error."""
+    if outcome.fetched is None or outcome.fetched.parse is None:
+        return outcome
+    try:
+        outcome.fetched.parsed()
+    except SourceError as error:
+        return Outcome(outcome.claim, error=error)
+    except Exception as error:  # a parser bug must not end the pass for everyone else
+        log.exception("unexpected error parsing the feed of account %s", outcome.claim.account_id)
+        return Outcome(outcome.claim, error=SourceError(f"解析订阅源时发生内部错误：{type(error).__name__}"))
+    return outcome
 
 
 def _save_activity(session: Session, outcomes: Sequence[Outcome], result: BatchResult) -> dict[int, SourceError]:
@@ -289,6 +307,16 @@ def detect_changed(*, sessionmaker: sessionmaker[Session], settings: Settings, a
             return None
 
 
+def claim_due(*, sessionmaker: sessionmaker[Session], settings: Settings, **claiming) -> list[Claim]:
+    with sessionmaker() as session, writing(session):
+        return claim_batch(session=session, settings=settings, **claiming)
+
+
+def save_outcomes(*, sessionmaker: sessionmaker[Session], settings: Settings, outcomes: list[Outcome], holder: str) -> BatchResult:
+    with sessionmaker() as session, writing(session):
+        return record_outcomes(session=session, settings=settings, outcomes=outcomes, holder=holder)
+
+
 async def run_pass(
     *, sessionmaker: sessionmaker[Session], settings: Settings, force: bool = False, region_code: str | None = None,
     fetcher: Fetcher | None = None, holder: str = REPLICA, progress: Progress | None = None, detect: bool = True,
@@ -303,36 +331,32 @@ async def run_pass(
             session.commit()
             return count_due(session=session, started=started, force=force, region_code=region_code)
 
-    def claim() -> list[Claim]:
-        with sessionmaker() as session, writing(session):
-            return claim_batch(session=session, settings=settings, started=started, force=force, region_code=region_code, holder=holder)
-
-    def record(outcomes: list[Outcome]) -> BatchResult:
-        with sessionmaker() as session, writing(session):
-            return record_outcomes(session=session, settings=settings, outcomes=outcomes, holder=holder)
-
     summary = PollRunResult()
     changed: list[int] = []
     total = await asyncio.to_thread(prepare)
+    spawn = settings.poll_worker_from_accounts > 0 and total >= settings.poll_worker_from_accounts
+    worker = Worker(sessionmaker=sessionmaker, settings=settings, spawn=spawn)
     done = 0
     if progress:
         progress(0, total)
     owned = fetcher is None
     fetcher = fetcher or Fetcher(settings=settings)
-    # A pipeline without batch barriers: claims flow to fetch workers, outcomes to a recorder
+    # A pipeline without batch barriers: claims flow to fetch tasks, outcomes to a recorder
     # that saves them in batches; claiming, fetching and saving overlap.
-    workers = max(1, settings.poll_concurrency)
-    claimed: asyncio.Queue[Claim | None] = asyncio.Queue(maxsize=settings.poll_batch_size)
+    fetch_tasks = max(1, settings.poll_concurrency)
+    # two batches deep: the next claim may wait behind a save in the worker
+    claimed: asyncio.Queue[Claim | None] = asyncio.Queue(maxsize=2 * settings.poll_batch_size)
     fetched: asyncio.Queue[Outcome | None] = asyncio.Queue()
 
     async def claimer() -> None:
-        while claims := await asyncio.to_thread(claim):
+        claiming = {"started": started, "force": force, "region_code": region_code, "holder": holder}
+        while claims := await worker.run(claim_due, **claiming):
             for item in claims:
                 await claimed.put(item)
-        for _ in range(workers):
-            await claimed.put(None)  # no more work: each worker stops at one of these
+        for _ in range(fetch_tasks):
+            await claimed.put(None)  # no more work: each fetch task stops at one of these
 
-    async def fetch_worker() -> None:
+    async def fetch_task() -> None:
         while (item := await claimed.get()) is not None:
             fetched.put_nowait(await poll_source(fetcher=fetcher, claim=item))  # never raises
         fetched.put_nowait(None)
@@ -340,7 +364,7 @@ async def run_pass(
     async def recorder() -> None:
         nonlocal done
         pending: list[Outcome] = []
-        running = workers
+        running = fetch_tasks
         while running:
             item = await fetched.get()
             if item is None:
@@ -348,7 +372,7 @@ async def run_pass(
             else:
                 pending.append(item)
             if pending and (len(pending) >= settings.poll_batch_size or not running):
-                batch = await asyncio.to_thread(record, pending)
+                batch = await worker.run(save_outcomes, outcomes=pending, holder=holder, wait_for_worker=True)
                 pending = []
                 summary.add(batch.summary)
                 changed.extend(batch.changed_account_ids)
@@ -362,11 +386,12 @@ async def run_pass(
         async with asyncio.TaskGroup() as group:
             group.create_task(claimer())
             group.create_task(recorder())
-            for _ in range(workers):
-                group.create_task(fetch_worker())
+            for _ in range(fetch_tasks):
+                group.create_task(fetch_task())
     except* Exception as failures:
         raise failures.exceptions[0] from None
     finally:
+        worker.close()
         if owned:
             await fetcher.aclose()
     if detect and changed:

@@ -31,7 +31,7 @@ def run(coroutine):
 
 async def fetch_rss(url: str = URL, previous: Previous = Previous(), **settings):
     async with Fetcher(settings=Settings(**settings)) as fetcher:
-        return await rss.fetch(fetcher=fetcher, url=url, previous=previous)
+        return (await rss.fetch(fetcher=fetcher, url=url, previous=previous)).parsed()
 
 
 async def fetch_json(url: str, previous: Previous = Previous(), **settings):

@@ -39,6 +39,16 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     since: str | None = None
+    # A feed is parsed where it is saved, not where it is fetched: in a large pass that is the
+    # poll worker process (service/activity/worker.py), so the fetch loop keeps its core.
+    # A picklable callable giving the posts; it may raise SourceError.
+    parse: Callable[[], list[PostIn]] | None = None
+
+    def parsed(self) -> "Fetched":
+        """The same result with its posts read (raises SourceError for an unreadable feed)."""
+        if self.parse is not None:
+            self.posts, self.parse = self.parse(), None
+        return self
 
 
 Fetch = Callable[..., Awaitable[Fetched]]

@@ -13,6 +13,7 @@ import re
 from calendar import timegm
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
+from functools import partial
 from html import unescape
 
 import feedparser
@@ -289,7 +290,8 @@ def parse_feed(content: bytes, charset: str | None = None) -> list[PostIn]:
 
 
 async def fetch(*, fetcher: Fetcher, url: str, previous: Previous) -> Fetched:
-    """One conditional GET of the feed: 304 means nothing new since the ETag/Last-Modified kept."""
+    """One conditional GET of the feed: 304 means nothing new since the ETag/Last-Modified kept.
+    The feed comes back unparsed (`Fetched.parse`): the saving side parses it."""
     headers = {"Accept": ACCEPT}
     if previous.etag:
         headers["If-None-Match"] = previous.etag
@@ -303,8 +305,7 @@ async def fetch(*, fetcher: Fetcher, url: str, previous: Previous) -> Fetched:
         charset = response.headers.get_list("content-type")[0].partition("charset=")[2].strip(" \"';") or None
     except IndexError:
         charset = None
-    posts = parse_feed(response.content, charset)
     return Fetched(
-        posts=posts, status_code=response.status_code,
+        parse=partial(parse_feed, response.content, charset), status_code=response.status_code,
         etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
     )  # fmt: skip
