@@ -62,7 +62,7 @@ def test_a_worker_that_dies_leaves_the_work_to_this_process(one_account, db, set
     assert asyncio.run(_in_worker(db, settings, steps)) == (os.getpid(), 1)
 
 
-def test_a_small_pass_or_an_in_memory_database_has_no_worker(db, settings):
+def test_an_in_memory_database_has_no_worker_and_work_without_one_runs_here(db, settings):
     assert not can_share("sqlite://") and not can_share("sqlite:///:memory:")
     assert can_share("sqlite:///./data/zombiewatch.db") and can_share("postgresql+psycopg://postgres@127.0.0.1/zw")
 
