@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import BigInteger, ColumnElement, DateTime, Engine, Integer, MetaData, create_engine, event, true
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Engine, Integer, MetaData, Table, bindparam, create_engine, event, func, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -62,6 +63,27 @@ def rows_of(column, ids: Collection[int]) -> list[ColumnElement[bool]]:
         return [true()]
     ordered = sorted(ids)
     return [column.in_(ordered[start : start + ID_CHUNK]) for start in range(0, len(ordered), ID_CHUNK)]
+
+
+def update_rows(session: Session, table: Table, rows: list[dict], *, key: str) -> None:
+    """Update many rows, each found by its `key` value, to the values given with it. Rows that
+    give the same columns share one statement: on PostgreSQL one UPDATE joined to the values sent
+    as one array per column (an executemany plans and runs an UPDATE per row, the better part of
+    saving a poll batch); on SQLite, which runs in this process, one executemany."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(name for name in row if name != key), []).append(row)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for names, group in groups.items():
+        if postgres:
+            given = select(*(
+                func.unnest(literal([row[name] for row in group], ARRAY(table.c[name].type))).label(name) for name in (key, *names)
+            )).subquery("given")  # fmt: skip
+            statement = table.update().where(table.c[key] == given.c[key]).values({name: given.c[name] for name in names})
+            session.execute(statement)
+        else:
+            statement = table.update().where(table.c[key] == bindparam("_key")).values({name: bindparam(f"_{name}") for name in names})
+            session.execute(statement, [{"_key": row[key], **{f"_{name}": row[name] for name in names}} for row in group])
 
 
 # SQLite allows one writer, and a transaction that read before another committed cannot then

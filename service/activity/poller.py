@@ -32,7 +32,7 @@ from service.activity.sources import Fetched, Previous, SourceError, fetcher_for
 from service.activity.sources.http import Fetcher
 from service.activity.worker import Worker
 from service.config import Settings
-from service.db import writing
+from service.db import update_rows, writing
 from service.registry.codes import region_prefix
 from service.registry.models import Account, AccountStatus, Unit
 from service.scheduler import REPLICA
@@ -232,9 +232,8 @@ def record_outcomes(*, session: Session, settings: Settings, outcomes: Sequence[
                 "source_failing_since": health[account_id].source_failing_since or now, "source_last_error": error.message[:1000],
             })  # fmt: skip
         schedule_rows.append(row)
-    if schedule_rows:
-        session.execute(update(PollState), schedule_rows)
-        session.execute(update(Account), health_rows)
+    update_rows(session, PollState.__table__, schedule_rows, key="account_id")
+    update_rows(session, Account.__table__, health_rows, key="id")
     session.commit()
     return result
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, String, Table, and_, bindparam, func, literal, select
+from sqlalchemy import BigInteger, String, Table, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from service import clock
 from service.activity.models import POLLED_KINDS, Interaction, PollState, Post
 from service.activity.schemas import ActivityPushResult, IngestCounts, InteractionIn, PollScheduleRead, PollScheduleUpdate, PostIn
 from service.config import Settings
+from service.db import update_rows
 from service.errors import Problem
 from service.registry.models import Account, AccountStatus
 
@@ -81,14 +82,13 @@ def _upsert_many(session: Session, model: type[Post] | type[Interaction], groups
                 tally.inserted += 1
             elif any(row[name] != value for name, value in values.items()):
                 # updated_at tells a stored verdict on the post's text that it is stale (classifier/service.py)
-                updates.append({"_row_id": row["id"], "updated_at": now, **values})
+                updates.append({"id": row["id"], "updated_at": now, **values})
                 tally.updated += 1
             else:
                 tally.unchanged += 1
     if inserts:
         _insert_rows(session, table, inserts, in_every_row={"created_at": now, "updated_at": now})
-    if updates:
-        session.execute(table.update().where(table.c.id == bindparam("_row_id")), updates)
+    update_rows(session, table, updates, key="id")
     return counts
 
 
@@ -139,17 +139,10 @@ def ingest_many(
         query = select(Post.account_id, func.max(Post.published_at)).where(Post.account_id.in_(chunk)).group_by(Post.account_id)
         latest.update(session.execute(query).all())
     now = clock.now()
-    accounts = Account.__table__
-    if changed:
-        session.execute(
-            accounts.update().where(accounts.c.id == bindparam("_account_id")).values(activity_changed_at=bindparam("_changed_at")),
-            [{"_account_id": a, "_changed_at": now} for a in changed],
-        )
-    if with_new_posts:
-        session.execute(
-            accounts.update().where(accounts.c.id == bindparam("_account_id")).values(last_post_at=bindparam("_last_post_at")),
-            [{"_account_id": a, "_last_post_at": latest.get(a)} for a in with_new_posts],
-        )
+    moved = set(with_new_posts)
+    update_rows(session, Account.__table__, [
+        {"id": a, "activity_changed_at": now, **({"last_post_at": latest.get(a)} if a in moved else {})} for a in changed
+    ], key="id")  # fmt: skip
     last_posts = dict(session.execute(select(Account.id, Account.last_post_at).where(Account.id.in_([a for a, _, _ in batches]))).all()) if batches else {}
     return {
         account_id: ActivityPushResult(
