@@ -334,3 +334,14 @@ def test_a_json_source_that_never_stops_paging_is_read_up_to_the_page_limit():
     route = respx.get(url__startswith=API).mock(side_effect=page)
     fetched = run(fetch_json(API, poll_json_max_pages=3))
     assert route.call_count == 3 and len(fetched.posts) == 3
+
+
+def test_block_tags_separate_words_and_inline_tags_do_not_in_a_description():
+    text = rss.plain_text('<P>通知</P><pre>附件</pre><strong>防汛</strong>工作<BR/>第二行<a href="x">链接</a><!-- 注释 --><img src="y">图&amp;文')
+    assert text == "通知 附件 防汛工作 第二行链接 图&文"
+
+
+def test_entries_written_with_one_offset_keep_it_and_other_offsets_keep_theirs():
+    assert rss.parse_time("Tue, 30 Jun 2020 18:00:00 +0800").utcoffset() == timedelta(hours=8)
+    assert rss.parse_time("Tue, 30 Jun 2020 18:00:00 -0530").utcoffset() == -timedelta(hours=5, minutes=30)
+    assert rss.parse_time("Tue, 30 Jun 2020 18:00:00 +0800") == datetime(2020, 6, 30, 10, tzinfo=timezone.utc)

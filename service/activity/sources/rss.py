@@ -13,7 +13,7 @@ import re
 from calendar import timegm
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_tz
-from functools import partial
+from functools import cache, partial
 from html import unescape
 
 import feedparser
@@ -33,10 +33,10 @@ _DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = re.compile(r"<(script|style|head)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^>]*>|<![^>]*>")
-_BREAKING = frozenset(
-    "br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 blockquote section article header footer hr img pre dd dt dl figure figcaption".split()
-)
+# block-level tags and <br> separate words; inline ones (<a>, <strong>) do not
+_BREAKING = "br p div li ul ol tr td th table h1 h2 h3 h4 h5 h6 blockquote section article header footer hr img pre dd dt dl figure figcaption".split()
+_BREAKING_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(sorted(_BREAKING, key=len, reverse=True)), re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*\b[^>]*>|<![^>]*>")
 _RFC822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([+-])(\d{2})(\d{2})|(GMT|UT|UTC|Z))?$")
 _MONTHS = {name: number for number, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 # Chinese sites often label GBK text as gb2312; gb18030 reads every GB encoding.
@@ -59,15 +59,10 @@ def plain_text(markup: str | None) -> str:
         return ""
     if "<" in markup:
         markup = _INVISIBLE.sub(" ", markup)
-        markup = _TAG.sub(_tag_spacing, markup)
+        markup = _TAG.sub("", _BREAKING_TAG.sub(" ", markup))
     if "&" in markup:
         markup = unescape(markup)
     return _SPACES.sub(" ", markup).strip()
-
-
-def _tag_spacing(match: re.Match) -> str:
-    # block-level tags and <br> separate words; inline ones (<a>, <strong>) do not
-    return " " if match.group(1).lower() in _BREAKING else ""
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -91,8 +86,7 @@ def parse_time(value: str | None) -> datetime | None:
         if utc:
             return moment.replace(tzinfo=timezone.utc)
         if sign:
-            offset = timedelta(hours=int(hours), minutes=int(minutes))
-            return moment.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+            return moment.replace(tzinfo=_zone(sign, hours, minutes))
         return moment  # no zone written: Beijing time
     parts = parsedate_tz(value)
     if parts is None:
@@ -105,6 +99,13 @@ def parse_time(value: str | None) -> datetime | None:
     if offset is None:
         return moment  # no zone written: Beijing time
     return moment.replace(tzinfo=timezone(timedelta(seconds=offset)))
+
+
+@cache
+def _zone(sign: str, hours: str, minutes: str) -> timezone:
+    # a feed writes the same offset on every entry (+0800): one zone object for all of them
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == "-" else offset)
 
 
 def _external_id(raw: str | None, link: str | None, title: str | None, published: datetime | None) -> str | None:
