@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, String, Table, and_, func, literal, select
+from sqlalchemy import BigInteger, String, Table, and_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from service import clock
 from service.activity.models import POLLED_KINDS, Interaction, PollState, Post
 from service.activity.schemas import ActivityPushResult, IngestCounts, InteractionIn, PollScheduleRead, PollScheduleUpdate, PostIn
 from service.config import Settings
-from service.db import update_rows
+from service.db import ID_CHUNK, update_rows
 from service.errors import Problem
 from service.registry.models import Account, AccountStatus
 
@@ -131,18 +131,19 @@ def ingest_many(
         account_id for account_id, _, _ in batches
         if any((c.inserted or c.updated) for c in (post_counts.get(account_id, empty), interaction_counts.get(account_id, empty)))
     ]  # fmt: skip
-    with_new_posts = [a for a in changed if post_counts.get(a, empty).inserted or post_counts.get(a, empty).updated]
-    latest: dict[int, object] = {}
-    for start in range(0, len(with_new_posts), LOOKUP_CHUNK):
-        chunk = with_new_posts[start : start + LOOKUP_CHUNK]
-        # recomputed rather than maxed: an edit may move a post's time backwards
-        query = select(Post.account_id, func.max(Post.published_at)).where(Post.account_id.in_(chunk)).group_by(Post.account_id)
-        latest.update(session.execute(query).all())
+    with_new_posts = {a for a in changed if post_counts.get(a, empty).inserted or post_counts.get(a, empty).updated}
     now = clock.now()
-    moved = set(with_new_posts)
-    update_rows(session, Account.__table__, [
-        {"id": a, "activity_changed_at": now, **({"last_post_at": latest.get(a)} if a in moved else {})} for a in changed
-    ], key="id")  # fmt: skip
+    # recomputed rather than maxed: an edit may move a post's time backwards. One index descent
+    # per account: a MAX over an account's posts (which only grow) cost PostgreSQL, short of
+    # statistics, a scan of the whole table per batch
+    latest_post = select(func.max(Post.published_at)).where(Post.account_id == Account.id).scalar_subquery()
+    for accounts, values in ((with_new_posts, {"last_post_at": latest_post}), (set(changed) - with_new_posts, {})):
+        ordered = sorted(accounts)
+        for start in range(0, len(ordered), ID_CHUNK):
+            session.execute(
+                update(Account).where(Account.id.in_(ordered[start : start + ID_CHUNK])).values(activity_changed_at=now, **values)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
     last_posts = dict(session.execute(select(Account.id, Account.last_post_at).where(Account.id.in_([a for a, _, _ in batches]))).all()) if batches else {}
     return {
         account_id: ActivityPushResult(
@@ -183,7 +184,7 @@ def update_poll_schedule(*, session: Session, account: Account, settings: Settin
         state.interval_minutes = changes.interval_minutes
         # a shorter interval takes effect now, not after the old, longer wait
         interval = changes.interval_minutes or settings.poll_interval_minutes
-        if state.next_poll_at > now + timedelta(minutes=interval):
+        if state.next_poll_at is not None and state.next_poll_at > now + timedelta(minutes=interval):
             state.next_poll_at = now + timedelta(minutes=interval)
     if changes.poll_now:
         state.next_poll_at = now

@@ -89,6 +89,24 @@ def test_moving_a_post_back_in_time_moves_last_post_at_back(client, account):
     assert result["last_post_at"] == "2020-06-01T09:30:00+08:00"
 
 
+def test_a_late_reply_alone_marks_the_account_for_detection_and_keeps_its_last_post(client, account, session):
+    from sqlalchemy import update
+
+    from service.registry.models import Account
+
+    push(client, account["id"], posts=POSTS, interactions=MESSAGES)
+    session.execute(update(Account).values(activity_changed_at=None))  # as if detection had seen it
+    session.commit()
+    replied = [{**MESSAGES[0], "replied_at": "2020-06-03T08:00:00+08:00"}]
+    result = push(client, account["id"], interactions=replied).json()
+    assert result["interactions"] == {"inserted": 0, "updated": 1, "unchanged": 0}
+    assert result["last_post_at"] == "2020-06-02T10:00:00+08:00"
+    session.expire_all()
+    stored = session.get(Account, account["id"])
+    assert stored.activity_changed_at is not None
+    assert stored.last_post_at == datetime(2020, 6, 2, 2, 0, tzinfo=timezone.utc)
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
