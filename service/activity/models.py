@@ -53,7 +53,8 @@ class PollState(Base):
     __tablename__ = "poll_states"
 
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # None: parked, the account is not polled now (suspended, closed, or no rss/json source)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # A replica holds the account until leased_until; a dead replica's lease simply expires.
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_holder: Mapped[str | None] = mapped_column(String(200))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,16 +79,28 @@ def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _polled() -> ColumnElement[bool]:
+    """The accounts the poller polls: active, with an rss or json source."""
+    return and_(Account.status == AccountStatus.active, Account.source_kind.in_(list(POLLED_KINDS)), Account.source_url.is_not(None))
+
+
 def ensure_schedule(*, session: Session, now: datetime) -> int:
-    """Give every account with an rss or json source a schedule row, due now. Replicas may
-    race here: ON CONFLICT DO NOTHING lets them."""
+    """Give every polled account a schedule row, due now; park the schedules of accounts no
+    longer polled, and make those polled again due now. Replicas may race here: ON CONFLICT
+    DO NOTHING lets them."""
     missing = (
         select(Account.id, literal(now, PollState.next_poll_at.type), literal(0))
-        .where(Account.source_kind.in_(list(POLLED_KINDS)))
+        .where(_polled())
         .where(~exists().where(PollState.account_id == Account.id))
     )
     statement = _insert(session)(PollState).from_select(["account_id", "next_poll_at", "polls"], missing).on_conflict_do_nothing()
     added = session.execute(statement).rowcount or 0
+    polled = exists().where(Account.id == PollState.account_id, _polled())
+    # a parked schedule is out of the claims' next_poll_at range: left in the past, it would be
+    # walked, and its account looked up, by every claim of every pass
+    parked = PollState.next_poll_at.is_(None)
+    for which, next_poll_at in ((~parked & ~polled, None), (parked & polled, now)):
+        session.execute(update(PollState).where(which).values(next_poll_at=next_poll_at).execution_options(synchronize_session=False))
     # a source given a new URL (often to fix a failing one) is polled at the next tick
     moved = exists().where(Account.id == PollState.account_id, Account.source_url != PollState.source_url)
     session.execute(
@@ -101,14 +113,10 @@ def ensure_schedule(*, session: Session, now: datetime) -> int:
 
 
 def _due(*, now: datetime, started: datetime, force: bool, region_code: str | None):
-    conditions = [
-        Account.status == AccountStatus.active,
-        Account.source_kind.in_(list(POLLED_KINDS)),
-        Account.source_url.is_not(None),
-        or_(PollState.leased_until.is_(None), PollState.leased_until < now),
-    ]
+    conditions = [_polled(), or_(PollState.leased_until.is_(None), PollState.leased_until < now)]
     if force:
         # every active account once in this pass, whatever its schedule
+        conditions.append(PollState.next_poll_at.is_not(None))
         conditions.append(or_(Account.source_last_polled_at.is_(None), Account.source_last_polled_at < started))
     else:
         conditions.append(PollState.next_poll_at <= started)

@@ -173,6 +173,18 @@ def test_push_and_suspended_accounts_are_never_polled(client, unit, remote):
     assert not remote.calls
 
 
+def test_a_suspended_accounts_schedule_is_parked_and_it_is_due_at_once_when_active_again(client, feed_account, remote, session):
+    remote.get(FEED_URL).respond(200, content=(FEEDS / "weibo_rss2.xml").read_bytes())
+    assert poll(client)["accounts_polled"] == 1
+    client.patch(f"/v1/accounts/{feed_account['id']}", json={"status": "suspended"})
+    assert poll(client, force=True)["accounts_polled"] == 0
+    # parked: out of the range every claim walks, where a stale time would keep it for ever
+    assert session.scalar(select(PollState.next_poll_at).where(PollState.account_id == feed_account["id"])) is None
+    assert schedule_of(client, feed_account["id"])["polled"] is False
+    client.patch(f"/v1/accounts/{feed_account['id']}", json={"status": "active"})
+    assert poll(client)["accounts_polled"] == 1  # not an hour after its last poll: now
+
+
 def test_a_changed_source_url_drops_the_old_validators(client, feed_account, remote):
     remote.get(FEED_URL).respond(200, content=(FEEDS / "weibo_rss2.xml").read_bytes(), headers={"ETag": '"old"'})
     new_url = "https://rsshub.example.gov.cn/weibo/user/9999"
