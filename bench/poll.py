@@ -12,6 +12,8 @@ database) it runs rounds of:
 - the pass where every feed answers 304, as a share of the raw rate of 304s around it.
 It prints every round, the median shares (the figures to quote: rates on this 2-core machine
 drift by ±10 % between runs), and the peak memory of the pass's process and of its worker.
+Each round also prints the CPU each run cost per account, of this process and of the pass's
+worker (its start included): the machine's speed moves those far less than the rates.
 Detection after the pass is left out (detection has its own benchmark). It also times the
 parsers on one feed: the lxml fast path, feedparser and fastfeedparser when installed.
 Targets on a 2-core machine: first pass ≥ 70 % of the raw rate, 304 pass ≥ 90 %."""
@@ -107,6 +109,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU used so far by this process and by its children that have ended (each pass's
+    worker: waited for here, as a pass leaves it to end on its own)."""
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def cpu_ms_per_url(run, urls: int) -> tuple[object, float, tuple[float, float]]:
+    """Runs `run`; returns its result, its wall time in s, and the CPU it cost per URL in ms,
+    this process's and its worker's: steadier than wall rates here, where the machine's speed
+    swings."""
+    own, children = cpu_seconds()
+    started = time.perf_counter()
+    result = run()
+    elapsed = time.perf_counter() - started
+    own_after, children_after = cpu_seconds()
+    return result, elapsed, ((own_after - own) * 1000 / urls, (children_after - children) * 1000 / urls)
+
+
 async def raw_rate(urls: list[str], settings, etags: bool) -> float:
     """The floor: the same URLs through httpx alone, with the poller's limits."""
 
@@ -182,17 +206,24 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int) -> dict:
             session.commit()
         if engine.dialect.name == "postgresql":
             analyze(engine)  # as autovacuum would after registering 10,000 accounts
-        row = {"raw_200": [asyncio.run(raw_rate(urls, settings, etags=False))]}
-        started = time.perf_counter()
-        first = asyncio.run(poller.run_pass(sessionmaker=sessions, settings=settings, detect=False))
-        elapsed = time.perf_counter() - started
-        row.update(first_accounts=first.accounts_polled, first_posts=first.new_posts, first_errors=first.errors, first_s=elapsed)
-        row["raw_200"].append(asyncio.run(raw_rate(urls, settings, etags=False)))
-        row["raw_304"] = [asyncio.run(raw_rate(urls, settings, etags=True))]
-        started = time.perf_counter()
-        second = asyncio.run(poller.run_pass(sessionmaker=sessions, settings=settings, force=True, detect=False))
-        row.update(second_accounts=second.accounts_polled, second_not_modified=second.not_modified, second_s=time.perf_counter() - started)
-        row["raw_304"].append(asyncio.run(raw_rate(urls, settings, etags=True)))
+        row: dict = {"raw_200": [], "raw_304": [], "cpu_raw_200": [], "cpu_raw_304": []}
+
+        def raw(etags: bool) -> None:
+            rate, _, (cpu, _) = cpu_ms_per_url(lambda: asyncio.run(raw_rate(urls, settings, etags=etags)), accounts)
+            row["raw_304" if etags else "raw_200"].append(rate)
+            row["cpu_raw_304" if etags else "cpu_raw_200"].append(cpu)
+
+        def run_pass(force: bool):
+            return cpu_ms_per_url(lambda: asyncio.run(poller.run_pass(sessionmaker=sessions, settings=settings, force=force, detect=False)), accounts)
+
+        raw(etags=False)
+        first, row["first_s"], row["cpu_first"] = run_pass(force=False)
+        row.update(first_accounts=first.accounts_polled, first_posts=first.new_posts, first_errors=first.errors)
+        raw(etags=False)
+        raw(etags=True)
+        second, row["second_s"], row["cpu_second"] = run_pass(force=True)
+        row.update(second_accounts=second.accounts_polled, second_not_modified=second.not_modified)
+        raw(etags=True)
         out["rounds"].append(row)
     out["peak_rss_mb"] = peak_rss_mb()
     engine.dispose()
@@ -234,6 +265,9 @@ def report(out: dict, accounts: int) -> None:
               f"{row['first_posts'] / row['first_s']:5.0f} new posts/s, {row['first_s']:4.1f} s, errors {row['first_errors']} -> {first_shares[-1]:4.0%}"
               f" | raw 304 {'/'.join(f'{r:.0f}' for r in row['raw_304'])} URLs/s | 304 pass {second_rate:4.0f} accounts/s ({row['second_not_modified']} not modified),"
               f" {row['second_s']:4.1f} s -> {second_shares[-1]:4.0%}")  # fmt: skip
+        print(f"         CPU per account, ms: raw 200 {'/'.join(f'{c:.2f}' for c in row['cpu_raw_200'])} | first pass {row['cpu_first'][0]:.2f}"
+              f" + worker {row['cpu_first'][1]:.2f} | raw 304 {'/'.join(f'{c:.2f}' for c in row['cpu_raw_304'])} | 304 pass"
+              f" {row['cpu_second'][0]:.2f} + worker {row['cpu_second'][1]:.2f}")  # fmt: skip
     print(f"median share of raw: first pass {statistics.median(first_shares):.0%} (target ≥ 70%), "
           f"304 pass {statistics.median(second_shares):.0%} (target ≥ 90%)")
     print(f"peak memory: pass process {out['peak_rss_mb']:.0f} MB, its worker process {out['worker_peak_rss_mb']:.0f} MB")
