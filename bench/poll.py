@@ -205,7 +205,7 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int) -> dict:
             session.execute(insert(Account), rows)
             session.commit()
         if engine.dialect.name == "postgresql":
-            analyze(engine)  # as autovacuum would after registering 10,000 accounts
+            analyze(engine)  # as autovacuum would after a round registers its accounts
         row: dict = {"raw_200": [], "raw_304": [], "cpu_raw_200": [], "cpu_raw_304": []}
 
         def raw(etags: bool) -> None:
