@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -85,11 +85,15 @@ def _polled() -> ColumnElement[bool]:
 
 
 def ensure_schedule(*, session: Session, now: datetime) -> int:
-    """Give every polled account a schedule row, due now; park the schedules of accounts no
-    longer polled, and make those polled again due now. Replicas may race here: ON CONFLICT
-    DO NOTHING lets them."""
+    """Give every polled account a schedule row, due since it was registered; park the
+    schedules of accounts no longer polled, and make those polled again due now. Replicas may
+    race here: ON CONFLICT DO NOTHING lets them."""
+    # Due since registration, not since this pass began: when two replicas start together, the
+    # one whose rows land first must not make them due after the other's pass began, or the
+    # other finds nothing due and the whole first cycle falls to one replica.
+    due_since = case((Account.created_at < now, Account.created_at), else_=literal(now, PollState.next_poll_at.type))
     missing = (
-        select(Account.id, literal(now, PollState.next_poll_at.type), literal(0))
+        select(Account.id, due_since, literal(0))
         .where(_polled())
         .where(~exists().where(PollState.account_id == Account.id))
     )

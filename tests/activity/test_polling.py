@@ -291,6 +291,22 @@ def test_a_leased_account_is_skipped_by_another_replica_until_the_lease_expires(
     assert holders == {"replica-b"}
 
 
+def test_a_replica_whose_pass_began_first_still_finds_the_accounts_another_replica_scheduled(client, unit, db, settings):
+    from service.db import make_sessionmaker
+
+    ids = _accounts_with_feeds(client, unit, 3)
+    sessions = make_sessionmaker(db)
+    began = clock.now()  # replica-b's pass begins...
+    with sessions() as session:
+        # ...and replica-a, a moment later, gives the new accounts their schedule rows first
+        poller.ensure_schedule(session=session, now=began + timedelta(seconds=2))
+        session.commit()
+        poller.ensure_schedule(session=session, now=began)  # replica-b finds them scheduled: nothing added
+        session.commit()
+        taken = poller.claim_batch(session=session, settings=settings, started=began, holder="replica-b")
+    assert sorted(c.account_id for c in taken) == ids
+
+
 def test_the_poller_records_nothing_for_an_account_another_replica_took_over(client, unit, db, settings):
     from service.activity.sources import Fetched
     from service.db import make_sessionmaker

@@ -130,7 +130,7 @@ def test_two_pollers_in_two_processes_poll_each_of_200_accounts_exactly_once(pos
         in_flight = sum(server.hits.values())
         server.hold.clear()
         outputs = [replica.communicate(timeout=180) for replica in replicas]
-    assert in_flight > concurrency, f"the second replica never started polling ({in_flight} requests in flight)"
+    assert in_flight > concurrency, f"the second replica never started polling ({in_flight} requests in flight): {[err for _out, err in outputs]}"
     for replica, (_out, err) in zip(replicas, outputs):
         assert replica.returncode == 0, err
     polled_by = [int(re.search(r"账号 (\d+) 个", err).group(1)) for _out, err in outputs]
