@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # Passes of this many due accounts or more parse and save in a worker process of their own,
     # so the fetch loop keeps a core (service/activity/worker.py); 0: always in the pass's process
     poll_worker_from_accounts: int = 1000
+    # ...and fetch in a helper process beside the pass's own fetch loop, on a second core, within
+    # the same limits (service/activity/fetching.py); 0: never. Machines of one core never do.
+    poll_fetch_helper_from_accounts: int = 1000
     poll_user_agent: str = "zombiewatch/1.0 (government new-media supervision; feed poller)"
     webhook_allowed_networks: Annotated[list[str], NoDecode] = []
     # Webhook alerts (service/alerts): the Standard Webhooks retry schedule, seconds after the

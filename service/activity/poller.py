@@ -8,12 +8,15 @@ leaves leases that expire and are taken over. On SQLite the same code runs singl
 Claiming, fetching and saving overlap: claims flow to fetch tasks and outcomes to a recorder
 that parses and saves them in batches, so the network and the database work at once. The
 database side runs in a thread, or, in a large pass, in a worker process of its own
-(service/activity/worker.py), so that parsing and saving never slow the fetch loop. Each
+(service/activity/worker.py), so that parsing and saving never slow the fetch loop; a large
+pass also fetches part of its claims in a fetch helper process (service/activity/fetching.py),
+within the same limits, so fetching has a core of its own besides. Each
 account's result is saved in its own savepoint when a batch fails: one bad account never loses
 the others' posts. Detection runs afterwards, for the changed accounts only, and its failure
 never loses polled data (the poll is committed first)."""
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +31,8 @@ from service import clock
 from service.activity import service as activity
 from service.activity.models import POLLED_KINDS, PollState
 from service.activity.schemas import PollRunResult
-from service.activity.sources import Fetched, Previous, SourceError, fetcher_for
+from service.activity.fetching import Claim, FetchHelper, Outcome, fetch
+from service.activity.sources import Previous, SourceError
 from service.activity.sources.http import Fetcher
 from service.activity.worker import Worker
 from service.config import Settings
@@ -40,23 +44,6 @@ from service.scheduler import REPLICA
 log = logging.getLogger("service.activity.poller")
 
 Progress = Callable[[int, int], None]
-
-@dataclass(frozen=True)
-class Claim:
-    """An account this replica holds for one poll."""
-
-    account_id: int
-    kind: str
-    url: str
-    previous: Previous
-
-
-@dataclass
-class Outcome:
-    claim: Claim
-    fetched: Fetched | None = None
-    error: SourceError | None = None
-
 
 @dataclass
 class BatchResult:
@@ -174,20 +161,6 @@ def claim_batch(
         previous = Previous(etag, last_modified, since) if validated_url == url else Previous()
         claims.append(Claim(account_id, kind, url, previous))
     return claims
-
-
-async def poll_source(*, fetcher: Fetcher, claim: Claim) -> Outcome:
-    """Fetch one account's source; every failure becomes the account's source error."""
-    fetch = fetcher_for(claim.kind)
-    try:
-        if fetch is None:
-            raise SourceError(f"{claim.kind} 类型的数据源无需抓取")
-        return Outcome(claim, fetched=await fetch(fetcher=fetcher, url=claim.url, previous=claim.previous))
-    except SourceError as error:
-        return Outcome(claim, error=error)
-    except Exception as error:  # a parser bug must not end the pass for everyone else
-        log.exception("unexpected error polling account %s", claim.account_id)
-        return Outcome(claim, error=SourceError(f"抓取时发生内部错误：{type(error).__name__}"))
 
 
 def record_outcomes(*, session: Session, settings: Settings, outcomes: Sequence[Outcome], holder: str = REPLICA) -> BatchResult:
@@ -347,14 +320,17 @@ async def run_pass(
     total = await asyncio.to_thread(prepare)
     spawn = settings.poll_worker_from_accounts > 0 and total >= settings.poll_worker_from_accounts
     worker = Worker(sessionmaker=sessionmaker, settings=settings, spawn=spawn)
+    fetch_tasks = max(1, settings.poll_concurrency)
+    helped = 0 < settings.poll_fetch_helper_from_accounts <= total and fetch_tasks > 1 and (os.cpu_count() or 1) > 1
+    helper = FetchHelper.start(settings=settings) if helped else None
     done = 0
     if progress:
         progress(0, total)
     owned = fetcher is None
     fetcher = fetcher or Fetcher(settings=settings)
     # A pipeline without batch barriers: claims flow to fetch tasks, outcomes to a recorder
-    # that saves them in batches; claiming, fetching and saving overlap.
-    fetch_tasks = max(1, settings.poll_concurrency)
+    # that saves them in batches; claiming, fetching and saving overlap. With a fetch helper,
+    # every other fetch task hands its claims to the helper.
     # two batches deep: the next claim may wait behind a save in the worker
     claimed: asyncio.Queue[Claim | None] = asyncio.Queue(maxsize=2 * settings.poll_batch_size)
     fetched: asyncio.Queue[Outcome | None] = asyncio.Queue()
@@ -367,9 +343,10 @@ async def run_pass(
         for _ in range(fetch_tasks):
             await claimed.put(None)  # no more work: each fetch task stops at one of these
 
-    async def fetch_task() -> None:
+    async def fetch_task(number: int) -> None:
+        by = helper if number % 2 else None
         while (item := await claimed.get()) is not None:
-            fetched.put_nowait(await poll_source(fetcher=fetcher, claim=item))  # never raises
+            fetched.put_nowait(await fetch(claim=item, fetcher=fetcher, helper=by))  # never raises
         fetched.put_nowait(None)
 
     async def recorder() -> None:
@@ -397,12 +374,15 @@ async def run_pass(
         async with asyncio.TaskGroup() as group:
             group.create_task(claimer())
             group.create_task(recorder())
-            for _ in range(fetch_tasks):
-                group.create_task(fetch_task())
+            for number in range(fetch_tasks):
+                group.create_task(fetch_task(number))
     except* Exception as failures:
         raise failures.exceptions[0] from None
     finally:
         worker.close()
+        if helper is not None:
+            log.info("poll pass: %d of %d accounts fetched by the fetch helper process", helper.fetched, done)
+            await helper.close()
         if owned:
             await fetcher.aclose()
     if detect and changed:

@@ -5,6 +5,8 @@ Every failure comes out as a `SourceError` with a Chinese message; nothing here 
 anything else for a bad remote, so one bad source never stops a pass."""
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -90,8 +92,7 @@ class Fetcher:
         for _hop in range(self.settings.poll_max_redirects + 1):
             if current.scheme not in ("http", "https"):
                 raise SourceError(f"数据源重定向到不支持的地址（{current.scheme}:），只跟随 http 和 https")
-            # the host first: requests queued for one busy host must not hold slots others could use
-            async with self._per_host[current.host], self._overall:
+            async with self.slot(current.host):
                 response = await self._get_once(current, headers)
             location = response.headers.get("location")
             if response.status_code not in REDIRECTS or not location:
@@ -101,6 +102,13 @@ class Fetcher:
             except httpx.InvalidURL:
                 raise SourceError(f"数据源重定向地址无效：{location[:200]}") from None
         raise SourceError(f"数据源重定向超过 {self.settings.poll_max_redirects} 次（可能是重定向循环）")
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """One request's place within the limits, overall and per host. The host's first:
+        requests queued for one busy host must not hold slots others could use."""
+        async with self._per_host[host], self._overall:
+            yield
 
     async def _get_once(self, url: httpx.URL, headers: dict[str, str] | None) -> Response:
         cap = self.settings.poll_max_bytes
