@@ -1,24 +1,30 @@
 """Benchmark of the poller: a full pass over N accounts against a local feed server.
 
-    .venv/bin/python bench/poll.py [--accounts 10000] [--rounds 3] [--postgres postgresql+psycopg://…/zw_bench]
+    .venv/bin/python bench/poll.py [--accounts 10000] [--rounds 3] [--postgres postgresql+psycopg://…/zw_bench] [--no-fetch-helper]
 
 A feed server on 127.0.0.1 (its own process) serves N generated feeds of 20 posts of Chinese
 text, with ETags. For each database (SQLite always, PostgreSQL when --postgres names an empty
 database) it runs rounds of:
-- the floor: the rate of fetching the same URLs with httpx alone, at the same concurrency;
+- the floor: the rate of fetching the same URLs with httpx alone, at the same concurrency, in
+  one process;
 - the first full pass (fetch, parse, ingest 20 posts per account) over N new accounts:
   accounts/s, new posts/s, and its rate as a share of the floor measured around it (the mean
   of the raw rates just before and just after: the machine's speed drifts during a round);
 - the pass where every feed answers 304, as a share of the raw rate of 304s around it.
+A pass this large runs with its helper processes: the worker (claims, parsing, saving) and the
+fetch helper, which fetches a share of the feeds on the second core within the same limits;
+--no-fetch-helper runs the pass without the latter, to compare.
 It prints every round, the median shares (the figures to quote: rates on this 2-core machine
-drift by ±10 % between runs), and the peak memory of the pass's process and of its worker.
+drift by ±10 % between runs), the share of the feeds the fetch helper fetched, and the peak
+memory of the pass's process and of its largest helper process.
 Each round also prints the CPU each run cost per account, of this process and of the pass's
-worker (its start included): the machine's speed moves those far less than the rates.
+helper processes (their start included): the machine's speed moves those far less than the rates.
 Detection after the pass is left out (detection has its own benchmark). It also times the
 parsers on one feed: the lxml fast path, feedparser and fastfeedparser when installed.
 Targets on a 2-core machine: first pass ≥ 70 % of the raw rate, 304 pass ≥ 90 %."""
 import argparse
 import asyncio
+import logging
 import multiprocessing
 import random
 import resource
@@ -111,7 +117,7 @@ def peak_rss_mb() -> float:
 
 def cpu_seconds() -> tuple[float, float]:
     """CPU used so far by this process and by its children that have ended (each pass's
-    worker: waited for here, as a pass leaves it to end on its own)."""
+    helper processes: waited for here, as a pass leaves its worker to end on its own)."""
     deadline = time.monotonic() + 10
     while multiprocessing.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -121,7 +127,7 @@ def cpu_seconds() -> tuple[float, float]:
 
 def cpu_ms_per_url(run, urls: int) -> tuple[object, float, tuple[float, float]]:
     """Runs `run`; returns its result, its wall time in s, and the CPU it cost per URL in ms,
-    this process's and its worker's: steadier than wall rates here, where the machine's speed
+    this process's and its helper processes': steadier than wall rates here, where the machine's speed
     swings."""
     own, children = cpu_seconds()
     started = time.perf_counter()
@@ -150,9 +156,9 @@ async def raw_rate(urls: list[str], settings, etags: bool) -> float:
         return len(urls) / (time.perf_counter() - started)
 
 
-def measure(database_url: str, base: str, accounts: int, rounds: int, results) -> None:
+def measure(database_url: str, base: str, accounts: int, rounds: int, helper: bool, results) -> None:
     try:
-        results.put(_measure(database_url, base, accounts, rounds))
+        results.put(_measure(database_url, base, accounts, rounds, helper))
     except BaseException:
         import traceback
 
@@ -169,7 +175,19 @@ def analyze(engine) -> None:
         connection.execute(text("ANALYZE"))
 
 
-def _measure(database_url: str, base: str, accounts: int, rounds: int) -> dict:
+class HelperShare(logging.Handler):
+    """Reads how many accounts of a pass the fetch helper process fetched (the pass logs it)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.last = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "fetched by the fetch helper" in record.msg:
+            self.last = record.args[0]
+
+
+def _measure(database_url: str, base: str, accounts: int, rounds: int, helper: bool) -> dict:
     """Rounds of (raw 200, first pass, raw 200, raw 304, 304 pass, raw 304). Each round registers N new accounts
     on the same feeds (the last round's are suspended), so every first pass stores N × 20 new
     posts, into a table that grows as it would. Rates on this machine drift by ±10 % from one
@@ -183,7 +201,11 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int) -> dict:
     from service.registry.models import Account, Unit
 
     # the default limits: every feed is on one host here, as behind one RSSHub
-    settings = Settings(database_url=database_url, scheduler_enabled=False)
+    settings = Settings(database_url=database_url, scheduler_enabled=False, **({} if helper else {"poll_fetch_helper_from_accounts": 0}))
+    helped = HelperShare()
+    passes = logging.getLogger("service.activity.poller")
+    passes.setLevel(logging.INFO)
+    passes.addHandler(helped)
     schema.upgrade(database_url)
     engine = make_engine(database_url, application_name="zombiewatch-bench")
     sessions = make_sessionmaker(engine)
@@ -214,20 +236,21 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int) -> dict:
             row["cpu_raw_304" if etags else "cpu_raw_200"].append(cpu)
 
         def run_pass(force: bool):
+            helped.last = 0
             return cpu_ms_per_url(lambda: asyncio.run(poller.run_pass(sessionmaker=sessions, settings=settings, force=force, detect=False)), accounts)
 
         raw(etags=False)
         first, row["first_s"], row["cpu_first"] = run_pass(force=False)
-        row.update(first_accounts=first.accounts_polled, first_posts=first.new_posts, first_errors=first.errors)
+        row.update(first_accounts=first.accounts_polled, first_posts=first.new_posts, first_errors=first.errors, first_helped=helped.last)
         raw(etags=False)
         raw(etags=True)
         second, row["second_s"], row["cpu_second"] = run_pass(force=True)
-        row.update(second_accounts=second.accounts_polled, second_not_modified=second.not_modified)
+        row.update(second_accounts=second.accounts_polled, second_not_modified=second.not_modified, second_helped=helped.last)
         raw(etags=True)
         out["rounds"].append(row)
     out["peak_rss_mb"] = peak_rss_mb()
     engine.dispose()
-    out["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the passes' worker processes
+    out["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the passes' helper processes
     return out
 
 
@@ -265,12 +288,13 @@ def report(out: dict, accounts: int) -> None:
               f"{row['first_posts'] / row['first_s']:5.0f} new posts/s, {row['first_s']:4.1f} s, errors {row['first_errors']} -> {first_shares[-1]:4.0%}"
               f" | raw 304 {'/'.join(f'{r:.0f}' for r in row['raw_304'])} URLs/s | 304 pass {second_rate:4.0f} accounts/s ({row['second_not_modified']} not modified),"
               f" {row['second_s']:4.1f} s -> {second_shares[-1]:4.0%}")  # fmt: skip
+        print(f"         fetched by the helper process: first pass {row['first_helped'] / row['first_accounts']:.0%}, 304 pass {row['second_helped'] / row['second_accounts']:.0%}")
         print(f"         CPU per account, ms: raw 200 {'/'.join(f'{c:.2f}' for c in row['cpu_raw_200'])} | first pass {row['cpu_first'][0]:.2f}"
-              f" + worker {row['cpu_first'][1]:.2f} | raw 304 {'/'.join(f'{c:.2f}' for c in row['cpu_raw_304'])} | 304 pass"
-              f" {row['cpu_second'][0]:.2f} + worker {row['cpu_second'][1]:.2f}")  # fmt: skip
+              f" + helpers {row['cpu_first'][1]:.2f} | raw 304 {'/'.join(f'{c:.2f}' for c in row['cpu_raw_304'])} | 304 pass"
+              f" {row['cpu_second'][0]:.2f} + helpers {row['cpu_second'][1]:.2f}")  # fmt: skip
     print(f"median share of raw: first pass {statistics.median(first_shares):.0%} (target ≥ 70%), "
           f"304 pass {statistics.median(second_shares):.0%} (target ≥ 90%)")
-    print(f"peak memory: pass process {out['peak_rss_mb']:.0f} MB, its worker process {out['worker_peak_rss_mb']:.0f} MB")
+    print(f"peak memory: pass process {out['peak_rss_mb']:.0f} MB, its largest helper process (worker, fetch helper) {out['worker_peak_rss_mb']:.0f} MB")
 
 
 def main() -> None:
@@ -278,6 +302,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--postgres", help="URL of an EMPTY PostgreSQL database (it is migrated and filled)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per database; the medians are the figures")
+    parser.add_argument("--no-fetch-helper", action="store_true", help="fetch in the pass's process only (ZW_POLL_FETCH_HELPER_FROM_ACCOUNTS=0), to compare")
     args = parser.parse_args()
 
     print("parse one 20-item feed:")
@@ -294,7 +319,7 @@ def main() -> None:
             targets = [f"sqlite:///{folder}/bench.db"] + ([args.postgres] if args.postgres else [])
             for url in targets:
                 results = context.Queue()
-                worker = context.Process(target=measure, args=(url, base, args.accounts, args.rounds, results))
+                worker = context.Process(target=measure, args=(url, base, args.accounts, args.rounds, not args.no_fetch_helper, results))
                 worker.start()
                 out = results.get(timeout=3600)
                 worker.join()
