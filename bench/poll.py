@@ -26,11 +26,13 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import os
 import random
 import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -113,6 +115,31 @@ def serve(port_queue, accounts: int) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ChildrenPeak(threading.Thread):
+    """The most resident memory any child process (a pass's worker or fetch helper) reached,
+    read from /proc while they run: rusage's figure for a spawned child counts the pages it
+    shared with this process before it started Python afresh."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.mb = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        me = str(os.getpid())
+        while not self.done.wait(0.2):
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
+                        continue
+                    status = (stat.parent / "status").read_text()
+                except (OSError, IndexError):
+                    continue  # ended meanwhile
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.mb = max(self.mb, int(line.split()[1]) / 1024)
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -215,6 +242,8 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int, helper: b
         session.commit()
     urls = [f"{base}/feed/{i}" for i in range(accounts)]
     out = {"database": engine.dialect.name, "rounds": []}
+    children = ChildrenPeak()
+    children.start()
     for number in range(rounds):
         with sessions() as session:
             now = clock.now()
@@ -250,7 +279,8 @@ def _measure(database_url: str, base: str, accounts: int, rounds: int, helper: b
         out["rounds"].append(row)
     out["peak_rss_mb"] = peak_rss_mb()
     engine.dispose()
-    out["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the passes' helper processes
+    children.done.set()
+    out["worker_peak_rss_mb"] = children.mb
     return out
 
 

@@ -4,17 +4,20 @@ a fetch helper, a process of its own.
 httpx keeps one core busy in a fetch loop that is fast enough to be the limit (a feed server on
 the same network, such as an RSSHub beside the service): bench/poll.py measures that rate as its
 floor. A large pass splits its fetch tasks between its own loop and a helper's, so fetching uses
-a second core. The limits stay the pass's: every fetch, the helper's too, first takes its slot
-(overall and per host) in this process, so the helper never adds requests to a host.
+a second core, at a lower priority than the rest of the pass. The limits stay the pass's: every
+fetch, the helper's too, first takes its slot (overall and per host) in this process, so the
+helper never adds requests to a host.
 
 The helper gets claims and sends back outcomes over a socket, as pickled frames; it needs no
 database. While it starts (half a second of imports), and if it dies, this process fetches
 everything itself; a claim the helper was fetching when it died is fetched again here."""
 import asyncio
 import logging
+import os
 import pickle
 import socket
 import struct
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
 
@@ -26,6 +29,10 @@ from service.config import Settings
 
 log = logging.getLogger("service.activity.poller")
 
+# The helper fetches with the CPU the rest of the pass leaves: where the database side is the
+# limit (a first pass saving every post), a helper at the same priority would take CPU from it
+# (bench/poll.py, PostgreSQL first pass: 70 % of the raw rate at the same priority, 78 % below).
+NICENESS = 10
 _LENGTH = struct.Struct("!I")
 _READY = "ready"
 
@@ -161,6 +168,8 @@ class FetchHelper:
 
 
 def _serve(connection: socket.socket, settings: Settings) -> None:
+    with suppress(OSError):
+        os.nice(NICENESS)
     asyncio.run(_fetch_for_the_pass(connection, settings))
 
 

@@ -40,18 +40,15 @@ class FeedServer:
                     server.hits[self.path] += 1
                     server.in_flight += 1
                     server.most_in_flight = max(server.most_in_flight, server.in_flight)
-                try:
-                    self.answer()
-                finally:
-                    with lock:
-                        server.in_flight -= 1
-
-            def answer(self):
                 deadline = time.monotonic() + 30
                 while server.hold.is_set() and time.monotonic() < deadline:
                     time.sleep(0.05)
                 time.sleep(server.delay)
                 body = rss(int(self.path.rsplit("/", 1)[1]))
+                # out of flight before the answer leaves: once the client has it, its next request
+                # may come before this thread would get back to count
+                with lock:
+                    server.in_flight -= 1
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
