@@ -22,14 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import clock
 from service.activity import service as activity
-from service.activity.models import POLLED_KINDS, PollState
+from service.activity.models import PollState
 from service.activity.schemas import PollRunResult
 from service.activity.fetching import Claim, FetchHelper, Outcome, fetch
 from service.activity.sources import Previous, SourceError
@@ -38,7 +38,7 @@ from service.activity.worker import Worker
 from service.config import Settings
 from service.db import update_rows, writing
 from service.registry.codes import region_prefix
-from service.registry.models import Account, AccountStatus, Unit
+from service.registry.models import Account, Unit
 from service.scheduler import REPLICA
 
 log = logging.getLogger("service.activity.poller")
@@ -66,11 +66,6 @@ def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _polled() -> ColumnElement[bool]:
-    """The accounts the poller polls: active, with an rss or json source."""
-    return and_(Account.status == AccountStatus.active, Account.source_kind.in_(list(POLLED_KINDS)), Account.source_url.is_not(None))
-
-
 def ensure_schedule(*, session: Session, now: datetime) -> int:
     """Give every polled account a schedule row, due since it was registered; park the
     schedules of accounts no longer polled, and make those polled again due now. Replicas may
@@ -81,12 +76,12 @@ def ensure_schedule(*, session: Session, now: datetime) -> int:
     due_since = case((Account.created_at < now, Account.created_at), else_=literal(now, PollState.next_poll_at.type))
     missing = (
         select(Account.id, due_since, literal(0))
-        .where(_polled())
+        .where(activity.polled())
         .where(~exists().where(PollState.account_id == Account.id))
     )
     statement = _insert(session)(PollState).from_select(["account_id", "next_poll_at", "polls"], missing).on_conflict_do_nothing()
     added = session.execute(statement).rowcount or 0
-    polled = exists().where(Account.id == PollState.account_id, _polled())
+    polled = exists().where(Account.id == PollState.account_id, activity.polled())
     # a parked schedule is out of the claims' next_poll_at range: left in the past, it would be
     # walked, and its account looked up, by every claim of every pass
     parked = PollState.next_poll_at.is_(None)
@@ -104,7 +99,7 @@ def ensure_schedule(*, session: Session, now: datetime) -> int:
 
 
 def _due(*, now: datetime, started: datetime, force: bool, region_code: str | None):
-    conditions = [_polled(), or_(PollState.leased_until.is_(None), PollState.leased_until < now)]
+    conditions = [activity.polled(), or_(PollState.leased_until.is_(None), PollState.leased_until < now)]
     if force:
         # every active account once in this pass, whatever its schedule
         conditions.append(PollState.next_poll_at.is_not(None))

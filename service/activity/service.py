@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, String, Table, and_, func, literal, select, update
+from sqlalchemy import BigInteger, ColumnElement, String, Table, and_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -157,15 +157,21 @@ def ingest_many(
 # ---------------------------------------------------------------- polling schedule
 
 
+def polled() -> ColumnElement[bool]:
+    """The accounts the poller polls: active, with an rss or json source. The one statement of
+    the rule: the poller's queries and an account's schedule page both ask it."""
+    return and_(Account.status == AccountStatus.active, Account.source_kind.in_(list(POLLED_KINDS)), Account.source_url.is_not(None))
+
+
 def poll_schedule(*, session: Session, account: Account, settings: Settings) -> PollScheduleRead:
     """An account's polling schedule; accounts not yet scheduled are due at the next tick."""
     state = session.get(PollState, account.id)
-    polled = account.status == AccountStatus.active and account.source_kind in POLLED_KINDS and bool(account.source_url)
+    polled_now = bool(session.scalar(select(polled()).where(Account.id == account.id)))
     override = state.interval_minutes if state else None
     return PollScheduleRead(
-        account_id=account.id, source_kind=account.source_kind, polled=polled, interval_minutes=override,
+        account_id=account.id, source_kind=account.source_kind, polled=polled_now, interval_minutes=override,
         effective_interval_minutes=override or settings.poll_interval_minutes,
-        next_poll_at=(state.next_poll_at if state else None) if polled else None,
+        next_poll_at=(state.next_poll_at if state else None) if polled_now else None,
         leased_until=state.leased_until if state else None, etag=state.etag if state else None,
         last_modified=state.last_modified if state else None, since=state.since if state else None,
         last_status_code=state.last_status_code if state else None, polls=state.polls if state else 0,
