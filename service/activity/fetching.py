@@ -102,7 +102,7 @@ class FetchHelper:
 
     def __init__(self, *, settings: Settings):
         self.ready = self._closing = False
-        self.fetched = 0  # claims the helper answered: the benchmark and the tests read it
+        self.fetched = 0  # claims the helper answered: the pass logs it at its end
         self._pending: dict[int, asyncio.Future[Outcome]] = {}
         self._next = 0
         self._writer: asyncio.StreamWriter | None = None
