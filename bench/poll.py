@@ -128,18 +128,23 @@ class ChildrenPeak(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        me = str(os.getpid())
+        # this process's own children only (each thread lists those it started): a few small
+        # reads, not a walk of /proc beside the pass being measured
+        threads = Path(f"/proc/{os.getpid()}/task")
         while not self.done.wait(0.2):
-            for stat in Path("/proc").glob("[0-9]*/stat"):
+            for children in threads.glob("*/children"):
                 try:
-                    if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
-                        continue
-                    status = (stat.parent / "status").read_text()
-                except (OSError, IndexError):
-                    continue  # ended meanwhile
-                for line in status.splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.mb = max(self.mb, int(line.split()[1]) / 1024)
+                    pids = children.read_text().split()
+                except OSError:
+                    continue  # the thread ended meanwhile
+                for pid in pids:
+                    try:
+                        status = Path(f"/proc/{pid}/status").read_text()
+                    except OSError:
+                        continue  # ended meanwhile
+                    for line in status.splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.mb = max(self.mb, int(line.split()[1]) / 1024)
 
 
 def cpu_seconds() -> tuple[float, float]:

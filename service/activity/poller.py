@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import clock
 from service.activity import service as activity
+from service.activity.fetching import Claim, FetchHelper, Outcome, fetch
 from service.activity.models import PollState
 from service.activity.schemas import PollRunResult
-from service.activity.fetching import Claim, FetchHelper, Outcome, fetch
 from service.activity.sources import Previous, SourceError
 from service.activity.sources.http import Fetcher
 from service.activity.worker import Worker

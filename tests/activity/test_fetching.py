@@ -1,6 +1,7 @@
 """A large poll pass also fetches in a helper process, on a second core at a lower priority,
-within the pass's own limits; a claim the helper held when it died is fetched in the pass's process. The helper is
-another process, so these tests poll a real local feed server (respx mocks one process only)."""
+within the pass's own limits; a claim the helper held when it died is fetched in the pass's
+process. The helper is another process, so these tests poll a real local feed server (respx
+mocks one process only)."""
 import asyncio
 import logging
 import multiprocessing
@@ -54,7 +55,7 @@ def test_a_claim_the_fetch_helper_held_when_it_died_is_fetched_in_the_passs_proc
             await helper.close()
             await fetcher.aclose()
         assert second.error is None and len(second.fetched.parsed().posts) == 3
-        assert helper.fetched == 1  # feed 2 came from the pass's own fetch, the helper's second attempt
+        assert helper.fetched == 1  # feed 2 came from the pass's own fetch, after the helper died on it
         assert server.hits == Counter({"/feed/1": 1, "/feed/2": 2})
 
     with FeedServer() as server:
